@@ -1,0 +1,117 @@
+// RUN: tmix-opt %s -split-input-file -mixer-decompose-attention | FileCheck %s
+
+// GQA (Hq = 8, Hkv = 2): the query is viewed as [B, Hkv, G, L, D] and every
+// query head of a group reads its K/V head through the indexing maps; K and
+// V are never copied. The causal mask is computed from linalg.index.
+
+// CHECK-DAG: #[[QMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
+// CHECK-DAG: #[[KMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+// CHECK-DAG: #[[SMAP6:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
+// CHECK-DAG: #[[VMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
+// CHECK-DAG: #[[ID5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @causal_gqa
+// CHECK-SAME: (%[[Q:[a-zA-Z0-9]+]]: tensor<1x8x128x64xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<1x2x128x64xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<1x2x128x64xf32>)
+// CHECK-NOT: mixer.attention
+// CHECK: %[[QS:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 2, 4, 128, 64]
+// CHECK: %[[S0:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[KMAP]], #[[SMAP6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[QS]], %[[K]] : tensor<1x2x4x128x64xf32>, tensor<1x2x128x64xf32>) outs(%{{.+}} : tensor<1x2x4x128x128xf32>)
+// The epilogue: scale, then -inf where key j > query position i + (S - L).
+// CHECK: %[[S1:.+]] = linalg.generic {indexing_maps = [#[[ID5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} outs(%[[S0]] : tensor<1x2x4x128x128xf32>)
+// CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
+// CHECK: %[[I:.+]] = linalg.index 3 : index
+// CHECK: %[[J:.+]] = linalg.index 4 : index
+// CHECK: %[[P:.+]] = arith.addi %[[I]], %{{.+}} : index
+// CHECK: %[[VIS:.+]] = arith.cmpi sle, %[[J]], %[[P]] : index
+// CHECK: arith.select %[[VIS]], %{{.+}}, %{{.+}} : f32
+// CHECK: %[[MAX:.+]] = linalg.generic {indexing_maps = [#[[ID5]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[S1]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[P2:.+]] = linalg.generic {{.+}} ins(%[[MAX]] : tensor<1x2x4x128xf32>) outs(%[[S1]] : tensor<1x2x4x128x128xf32>)
+// CHECK: math.exp
+// CHECK: %[[SUM:.+]] = linalg.generic {{.+}} ins(%[[P2]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
+// CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP6]]], {{.+}} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>)
+// CHECK: %[[OUT:.+]] = linalg.generic {{.+}} ins(%[[ACC]], %[[SUM]] : tensor<1x2x4x128x64xf32>, tensor<1x2x4x128xf32>)
+// CHECK: arith.divf
+// CHECK: %[[R:.+]] = tensor.collapse_shape %[[OUT]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x4x128x64xf32> into tensor<1x8x128x64xf32>
+// CHECK: return %[[R]]
+func.func @causal_gqa(%q: tensor<1x8x128x64xf32>, %k: tensor<1x2x128x64xf32>, %v: tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32> {
+  %o = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>, scale = 0.125 : f32} : (tensor<1x8x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32>
+  return %o : tensor<1x8x128x64xf32>
+}
+
+// -----
+
+// Without a mask, the epilogue only scales: no index math, no select.
+// CHECK-LABEL: func.func @no_mask
+// CHECK: arith.constant 2.500000e-01 : f32
+// CHECK-NOT: linalg.index
+// CHECK-NOT: arith.cmpi
+// CHECK: math.exp
+func.func @no_mask(%q: tensor<1x1x4x16xf32>) -> tensor<1x1x4x16xf32> {
+  %o = mixer.attention %q, %q, %q : (tensor<1x1x4x16xf32>, tensor<1x1x4x16xf32>, tensor<1x1x4x16xf32>) -> tensor<1x1x4x16xf32>
+  return %o : tensor<1x1x4x16xf32>
+}
+
+// -----
+
+// A bias broadcast over the batch reads head h * G + g; f16 inputs are
+// extended to f32 and the output is truncated back; lse = max + log(sum).
+// CHECK-DAG: #[[BIAS:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (0, d1 * 2 + d2, d3, d4)>
+// CHECK-LABEL: func.func @bias_lse_f16
+// CHECK-SAME: %[[B:[a-zA-Z0-9]+]]: tensor<1x4x5x9xf16>
+// CHECK: arith.extf %{{.+}} : f16 to f32
+// CHECK: linalg.generic {indexing_maps = [#[[BIAS]], #{{.+}}]{{.+}} ins(%[[B]] : tensor<1x4x5x9xf16>)
+// CHECK: arith.addf
+// CHECK: arith.truncf %{{.+}} : f32 to f16
+// CHECK: %[[LSE:.+]] = linalg.generic
+// CHECK: math.log
+// CHECK: tensor.collapse_shape %[[LSE]] {{\[}}[0], [1, 2], [3]] : tensor<3x2x2x5xf32> into tensor<3x4x5xf32>
+func.func @bias_lse_f16(%q: tensor<3x4x5x16xf16>, %k: tensor<3x2x9x16xf16>, %v: tensor<3x2x9x8xf16>, %b: tensor<1x4x5x9xf16>) -> (tensor<3x4x5x8xf16>, tensor<3x4x5xf32>) {
+  %o, %l = mixer.attention %q, %k, %v, %b : (tensor<3x4x5x16xf16>, tensor<3x2x9x16xf16>, tensor<3x2x9x8xf16>, tensor<1x4x5x9xf16>) -> (tensor<3x4x5x8xf16>, tensor<3x4x5xf32>)
+  return %o, %l : tensor<3x4x5x8xf16>, tensor<3x4x5xf32>
+}
+
+// -----
+
+// Dynamic B, L and S: sizes come from tensor.dim and the query position
+// offset is S - L at run time.
+// CHECK-LABEL: func.func @dynamic_window
+// CHECK-SAME: (%[[Q:[a-zA-Z0-9]+]]: tensor<?x4x?x32xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<?x1x?x32xf32>
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG: %[[BS:.+]] = tensor.dim %[[Q]], %[[C0]]
+// CHECK-DAG: %[[L:.+]] = tensor.dim %[[Q]], %[[C2]]
+// CHECK-DAG: %[[S:.+]] = tensor.dim %[[K]], %[[C2]]
+// CHECK: tensor.expand_shape %[[Q]] {{.+}} output_shape [%[[BS]], 1, 4, %[[L]], 32]
+// CHECK: tensor.empty(%[[BS]], %[[L]], %[[S]]) : tensor<?x1x4x?x?xf32>
+// CHECK: %[[OFF:.+]] = arith.subi %[[S]], %[[L]] : index
+// CHECK: linalg.index 3
+// CHECK: arith.addi %{{.+}}, %[[OFF]]
+// CHECK: arith.cmpi sge
+// CHECK: arith.cmpi sle
+// CHECK: arith.andi
+// CHECK: tensor.collapse_shape {{.+}} into tensor<?x4x?x32xf32>
+func.func @dynamic_window(%q: tensor<?x4x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v: tensor<?x1x?x32xf32>) -> tensor<?x4x?x32xf32> {
+  %o = mixer.attention %q, %k, %v {mask = #mixer.mask<window, left = 16, right = 2>} : (tensor<?x4x?x32xf32>, tensor<?x1x?x32xf32>, tensor<?x1x?x32xf32>) -> tensor<?x4x?x32xf32>
+  return %o : tensor<?x4x?x32xf32>
+}
+
+// -----
+
+// Block-local uses floor division (the query position may be negative when
+// L > S); dilated checks the stride with a remainder; global_local ORs the
+// global rows and columns with the window.
+// CHECK-LABEL: func.func @other_masks
+// CHECK: arith.floordivsi
+// CHECK: arith.floordivsi
+// CHECK: arith.cmpi eq
+// CHECK: arith.remsi
+// CHECK: arith.cmpi slt, %{{.+}}, %[[G:.+]] : index
+// CHECK: arith.cmpi slt, %{{.+}}, %[[G]] : index
+// CHECK: arith.ori
+func.func @other_masks(%q: tensor<1x1x8x16xf32>, %k: tensor<1x1x6x16xf32>) -> (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) {
+  %0 = mixer.attention %q, %k, %k {mask = #mixer.mask<block_local, block = 4>} : (tensor<1x1x8x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x8x16xf32>
+  %1 = mixer.attention %q, %k, %k {mask = #mixer.mask<dilated, width = 3, dilation = 2>} : (tensor<1x1x8x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x8x16xf32>
+  %2 = mixer.attention %q, %k, %k {mask = #mixer.mask<global_local, global = 2, left = 1, right = 1>} : (tensor<1x1x8x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x8x16xf32>
+  return %0, %1, %2 : tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+}
