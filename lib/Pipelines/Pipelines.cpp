@@ -9,15 +9,13 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
-#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void tmix::buildReferencePipeline(OpPassManager &pm,
-                                  const ReferencePipelineOptions &options) {
+void tmix::buildReferencePipeline(OpPassManager &pm) {
   pm.addPass(mixer::createDecomposeAttentionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -45,8 +43,6 @@ void tmix::buildReferencePipeline(OpPassManager &pm,
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
-  if (options.emitCInterface)
-    pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -54,7 +50,7 @@ void tmix::buildReferencePipeline(OpPassManager &pm,
 }
 
 void tmix::registerPipelines() {
-  PassPipelineRegistration<ReferencePipelineOptions>(
+  PassPipelineRegistration<>(
       "tmix-reference-pipeline",
       "Decompose mixer ops into unfused linalg, bufferize, and lower to "
       "scalar loops in the LLVM dialect (the compiled oracle)",

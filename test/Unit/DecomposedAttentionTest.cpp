@@ -14,6 +14,7 @@
 #include "Mixer/IR/MixerOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
@@ -88,6 +89,7 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext *ctx, const Case &c) {
   if (c.withLse)
     args.push_back(MemRefType::get({B, s.Hq, L}, b.getF32Type()));
   auto func = func::FuncOp::create(b, loc, "attn", b.getFunctionType(args, {}));
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
   Block *body = func.addEntryBlock();
   b.setInsertionPointToEnd(body);
   Value bias = c.biasDims ? body->getArgument(3) : Value();

@@ -38,7 +38,7 @@ tmix::test::compileWithReferencePipeline(ModuleOp module, std::string &error) {
     return success();
   });
   PassManager pm(module.getContext());
-  tmix::buildReferencePipeline(pm, tmix::ReferencePipelineOptions());
+  tmix::buildReferencePipeline(pm);
   if (failed(pm.run(module))) {
     os << "tmix-reference-pipeline failed\n";
     return nullptr;

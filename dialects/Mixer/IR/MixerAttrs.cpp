@@ -164,6 +164,12 @@ MaskAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
       continue;
     }
     // Window extents may be 0 (only the diagonal); sizes must be positive.
+    // The bound keeps position arithmetic (p - left, width * dilation) far
+    // from 64-bit overflow.
+    constexpr int64_t kMax = int64_t(1) << 31;
+    if (value > kMax)
+      return emitError() << "mask '" << kindName << "': '" << key
+                         << "' must be <= " << kMax << ", got " << value;
     bool isExtent = key == "left" || key == "right";
     if (isExtent && value < 0)
       return emitError() << "mask '" << kindName << "': '" << key

@@ -29,7 +29,7 @@ def Mixer_MaskAttr : Mixer_Attr<"Mask", "mask"> {
 
     Keys are spelled `key = integer` and must be exactly those of the kind, in
     any order. `left` and `right` must be >= 0; `block`, `width`, `dilation`
-    and `global` must be >= 1.
+    and `global` must be >= 1; none may exceed 2^31.
 
     Example:
 

@@ -253,3 +253,11 @@ func.func @mask_not_a_mask(%q: tensor<1x4x16x64xf32>) {
   %o = mixer.attention %q, %q, %q {mask = 3 : i64} : (tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32>
   return
 }
+
+// -----
+
+func.func @huge_window(%q: tensor<1x4x16x64xf32>) {
+  // expected-error@+1 {{mask 'window': 'right' must be <= 2147483648, got 9223372036854775807}}
+  %o = mixer.attention %q, %q, %q {mask = #mixer.mask<window, left = 4, right = 9223372036854775807>} : (tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32>
+  return
+}
