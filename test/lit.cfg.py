@@ -30,6 +30,8 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.tmix_tools_dir, config.llvm_tools_dir]
 tools = [
     "tmix-opt",
+    "not",
+    "count",
     ToolSubst("mlir-runner", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

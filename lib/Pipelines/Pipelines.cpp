@@ -10,25 +10,34 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void tmix::buildReferencePipeline(OpPassManager &pm) {
-  pm.addPass(mixer::createDecomposeAttentionPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-
+namespace {
+/// Tensors to buffers: one-shot bufferization across function boundaries
+/// (identity layouts, so entry points take plain memref descriptors), then
+/// ownership-based deallocation.
+void addBufferization(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.allowReturnAllocsFromLoops = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Merges the subviews of a tile's parallel_insert_slice with those its
+  // producers wrote into, so the then self-copies fold away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
+}
 
+/// Loops on memrefs to the LLVM dialect.
+void addLowerToLLVM(OpPassManager &pm, bool openmp) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // bf16 <-> f32 conversions as integer ops: no compiler-rt helpers needed.
   arith::ArithExpandOpsPassOptions expand;
@@ -36,17 +45,51 @@ void tmix::buildReferencePipeline(OpPassManager &pm) {
   pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+  if (openmp)
+    pm.addPass(createConvertSCFToOpenMPPass());
+  // Memrefs before scf-to-cf: the OpenMP conversion wraps loop bodies in
+  // memref.alloca_scope, which must still hold a single block when lowered.
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (openmp)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+} // namespace
+
+void tmix::buildReferencePipeline(OpPassManager &pm) {
+  pm.addPass(mixer::createDecomposeAttentionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  addBufferization(pm);
+  addLowerToLLVM(pm, /*openmp=*/false);
+}
+
+void tmix::buildCPUPipeline(OpPassManager &pm,
+                            const CPUPipelineOptions &options) {
+  mixer::TileAttentionPassOptions tile;
+  tile.queryTile = options.queryTile;
+  tile.keyTile = options.keyTile;
+  tile.skipMaskedTiles = options.skipMaskedTiles;
+  pm.addPass(mixer::createTileAttentionPass(tile));
+  pm.addPass(mixer::createDecomposeAttentionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  addBufferization(pm);
+  if (options.parallel)
+    pm.addPass(createForallToParallelLoopPass());
+  else
+    pm.addPass(createForallToForLoopPass());
+  pm.addPass(createCanonicalizerPass());
+  addLowerToLLVM(pm, options.parallel);
 }
 
 void tmix::registerPipelines() {
@@ -55,4 +98,9 @@ void tmix::registerPipelines() {
       "Decompose mixer ops into unfused linalg, bufferize, and lower to "
       "scalar loops in the LLVM dialect (the compiled oracle)",
       buildReferencePipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "tmix-cpu-pipeline",
+      "Tile attention into flash-style loops, decompose the tiles, bufferize, "
+      "parallelise the tile loops and lower to the LLVM dialect",
+      buildCPUPipeline);
 }

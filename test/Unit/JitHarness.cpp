@@ -3,7 +3,6 @@
 #include "JitHarness.h"
 
 #include "tmix/InitAll.h"
-#include "tmix/Pipelines/Pipelines.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -23,8 +22,9 @@ std::unique_ptr<MLIRContext> tmix::test::makeContext() {
   return ctx;
 }
 
-std::unique_ptr<ExecutionEngine>
-tmix::test::compileWithReferencePipeline(ModuleOp module, std::string &error) {
+std::unique_ptr<ExecutionEngine> tmix::test::compileWithPipeline(
+    ModuleOp module, llvm::function_ref<void(OpPassManager &)> buildPipeline,
+    std::string &error) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -38,7 +38,7 @@ tmix::test::compileWithReferencePipeline(ModuleOp module, std::string &error) {
     return success();
   });
   PassManager pm(module.getContext());
-  tmix::buildReferencePipeline(pm);
+  buildPipeline(pm);
   if (failed(pm.run(module))) {
     os << "tmix-reference-pipeline failed\n";
     return nullptr;
@@ -46,6 +46,8 @@ tmix::test::compileWithReferencePipeline(ModuleOp module, std::string &error) {
   auto transformer = makeOptimizingTransformer(2, 0, nullptr);
   ExecutionEngineOptions options;
   options.transformer = transformer;
+  const llvm::StringRef libs[] = {TMIX_LIBOMP_PATH};
+  options.sharedLibPaths = libs;
   auto engine = ExecutionEngine::create(module, options);
   if (!engine) {
     os << "JIT failed: " << llvm::toString(engine.takeError()) << "\n";

@@ -6,6 +6,7 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <array>
 #include <cstdint>
@@ -18,10 +19,13 @@ namespace tmix::test {
 /// A context with every dialect tmix registers.
 std::unique_ptr<mlir::MLIRContext> makeContext();
 
-/// Lowers `module` with tmix-reference-pipeline and JIT-compiles it. On
-/// failure returns null and sets `error` (including the diagnostics).
+/// Lowers `module` with the pipeline `buildPipeline` adds and JIT-compiles
+/// it (with LLVM's OpenMP runtime loaded). On failure returns null and sets
+/// `error` (including the diagnostics).
 std::unique_ptr<mlir::ExecutionEngine>
-compileWithReferencePipeline(mlir::ModuleOp module, std::string &error);
+compileWithPipeline(mlir::ModuleOp module,
+                    llvm::function_ref<void(mlir::OpPassManager &)> buildPipeline,
+                    std::string &error);
 
 /// The LLVM lowering of a ranked memref: what `_mlir_ciface_` wrappers take
 /// a pointer to.

@@ -81,90 +81,85 @@ int64_t AttentionOp::getGroupSize() {
   return getQueryType().getDimSize(1) / getKeyType().getDimSize(1);
 }
 
-LogicalResult AttentionOp::verify() {
-  auto qType = getQueryType(), kType = getKeyType(), vType = getValueType(),
-       oType = getOutputType();
-
-  // Ranks.
-  const std::pair<StringRef, RankedTensorType> rank4[] = {
-      {"query", qType}, {"key", kType}, {"value", vType}, {"output", oType}};
+/// Checks the rules `mixer.attention` and `mixer.online_attention` share on
+/// query, key, value, bias, scale and mask. On success sets `rowShape` to
+/// [B, Hq, L] (B static if either query or key knows it) and `dv` to Dv.
+static LogicalResult
+verifyAttentionOperands(Operation *op, RankedTensorType qType,
+                        RankedTensorType kType, RankedTensorType vType,
+                        Value bias, std::optional<APFloat> scale,
+                        MaskAttr mask, SmallVectorImpl<int64_t> &rowShape,
+                        int64_t &dv) {
+  auto emitError = [&] { return op->emitOpError(); };
+  const std::pair<StringRef, RankedTensorType> inputs[] = {
+      {"query", qType}, {"key", kType}, {"value", vType}};
   const StringRef layouts[] = {"[B, Hq, L, D]", "[B, Hkv, S, D]",
-                               "[B, Hkv, S, Dv]", "[B, Hq, L, Dv]"};
-  for (auto [i, entry] : llvm::enumerate(rank4)) {
+                               "[B, Hkv, S, Dv]"};
+  for (auto [i, entry] : llvm::enumerate(inputs))
     if (entry.second.getRank() != 4)
-      return emitOpError() << "'" << entry.first << "' must have rank 4 "
-                           << layouts[i] << ", got rank "
-                           << entry.second.getRank() << " "
-                           << formatShape(entry.second.getShape());
-  }
+      return emitError() << "'" << entry.first << "' must have rank 4 "
+                         << layouts[i] << ", got rank "
+                         << entry.second.getRank() << " "
+                         << formatShape(entry.second.getShape());
 
-  // Element types.
   Type elt = qType.getElementType();
-  for (auto [name, type] : ArrayRef(rank4).drop_front())
+  for (auto [name, type] : ArrayRef(inputs).drop_front())
     if (type.getElementType() != elt)
-      return emitOpError() << "element types must match: 'query' has " << elt
-                           << " but '" << name << "' has "
-                           << type.getElementType();
+      return emitError() << "element types must match: 'query' has " << elt
+                         << " but '" << name << "' has "
+                         << type.getElementType();
 
-  // Static head counts and head dims.
   const std::tuple<StringRef, RankedTensorType, int64_t, StringRef> statics[] = {
       {"query", qType, 1, "head count Hq"}, {"query", qType, 3, "head dim D"},
       {"key", kType, 1, "head count Hkv"},  {"key", kType, 3, "head dim D"},
       {"value", vType, 1, "head count Hkv"}, {"value", vType, 3, "head dim Dv"}};
   for (auto [name, type, dim, what] : statics)
     if (type.isDynamicDim(dim))
-      return emitOpError() << "'" << name << "' " << what
-                           << " (dim " << dim << ") must be static, got "
-                           << formatShape(type.getShape());
+      return emitError() << "'" << name << "' " << what << " (dim " << dim
+                         << ") must be static, got "
+                         << formatShape(type.getShape());
 
   ArrayRef<int64_t> q = qType.getShape(), k = kType.getShape(),
-                    v = vType.getShape(), o = oType.getShape();
+                    v = vType.getShape();
   int64_t hq = q[1], hkv = k[1];
   if (hkv < 1 || hq < 1)
-    return emitOpError() << "head counts must be >= 1, got Hq = " << hq
-                         << " and Hkv = " << hkv;
+    return emitError() << "head counts must be >= 1, got Hq = " << hq
+                       << " and Hkv = " << hkv;
   if (hq % hkv != 0)
-    return emitOpError() << "query heads (Hq = " << hq
-                         << ") must be a multiple of key/value heads (Hkv = "
-                         << hkv << "); 'query' is " << formatShape(q)
-                         << ", 'key' is " << formatShape(k);
+    return emitError() << "query heads (Hq = " << hq
+                       << ") must be a multiple of key/value heads (Hkv = "
+                       << hkv << "); 'query' is " << formatShape(q)
+                       << ", 'key' is " << formatShape(k);
   if (!compatible(q[0], k[0]) || !compatible(q[0], v[0]))
-    return emitOpError() << "batch sizes differ: 'query' " << formatShape(q)
-                         << ", 'key' " << formatShape(k) << ", 'value' "
-                         << formatShape(v);
+    return emitError() << "batch sizes differ: 'query' " << formatShape(q)
+                       << ", 'key' " << formatShape(k) << ", 'value' "
+                       << formatShape(v);
   if (q[3] != k[3])
-    return emitOpError() << "head dim of 'key' (D = " << k[3]
-                         << ") does not match 'query' (D = " << q[3]
-                         << "); 'query' is " << formatShape(q) << ", 'key' is "
-                         << formatShape(k);
+    return emitError() << "head dim of 'key' (D = " << k[3]
+                       << ") does not match 'query' (D = " << q[3]
+                       << "); 'query' is " << formatShape(q) << ", 'key' is "
+                       << formatShape(k);
   if (v[1] != hkv)
-    return emitOpError() << "'value' has " << v[1]
-                         << " heads but 'key' has " << hkv << "; 'key' is "
-                         << formatShape(k) << ", 'value' is "
-                         << formatShape(v);
+    return emitError() << "'value' has " << v[1] << " heads but 'key' has "
+                       << hkv << "; 'key' is " << formatShape(k)
+                       << ", 'value' is " << formatShape(v);
   if (!compatible(k[2], v[2]))
-    return emitOpError() << "sequence length of 'value' (S = " << v[2]
-                         << ") does not match 'key' (S = " << k[2]
-                         << "); 'key' is " << formatShape(k) << ", 'value' is "
-                         << formatShape(v);
+    return emitError() << "sequence length of 'value' (S = " << v[2]
+                       << ") does not match 'key' (S = " << k[2]
+                       << "); 'key' is " << formatShape(k) << ", 'value' is "
+                       << formatShape(v);
 
-  // Output [B, Hq, L, Dv].
-  SmallVector<int64_t> expectedOut = {ShapedType::isDynamic(q[0]) ? k[0] : q[0],
-                                      hq, q[2], v[3]};
-  if (o[1] != hq || o[3] != v[3] || !compatible(o[0], expectedOut[0]) ||
-      !compatible(o[2], q[2]))
-    return emitOpError() << "'output' must have shape [B, Hq, L, Dv] = "
-                         << formatShape(expectedOut) << ", got "
-                         << formatShape(o);
+  int64_t batch = ShapedType::isDynamic(q[0]) ? k[0] : q[0];
+  rowShape.assign({batch, hq, q[2]});
+  dv = v[3];
 
-  // Bias broadcastable to [B, Hq, L, S].
-  if (Value bias = getBias()) {
+  if (bias) {
     auto bType = cast<RankedTensorType>(bias.getType());
-    SmallVector<int64_t> target = {expectedOut[0], hq, q[2], k[2]};
+    SmallVector<int64_t> target = {batch, hq, q[2], k[2]};
     if (bType.getElementType() != elt && !bType.getElementType().isF32())
-      return emitOpError() << "'bias' element type must be " << elt
-                           << " (as 'query') or f32, got "
-                           << bType.getElementType();
+      return emitError() << "'bias' element type must be " << elt
+                         << " (as 'query') or f32, got "
+                         << bType.getElementType();
     ArrayRef<int64_t> b = bType.getShape();
     bool ok = b.size() <= 4;
     for (size_t i = 0; ok && i < b.size(); ++i) {
@@ -172,35 +167,112 @@ LogicalResult AttentionOp::verify() {
       ok = bd == 1 || compatible(bd, td);
     }
     if (!ok)
-      return emitOpError() << "'bias' of shape " << formatShape(b)
-                           << " is not broadcastable to [B, Hq, L, S] = "
-                           << formatShape(target)
-                           << " (rank <= 4, each dim 1 or equal, "
-                              "right-aligned)";
+      return emitError() << "'bias' of shape " << formatShape(b)
+                         << " is not broadcastable to [B, Hq, L, S] = "
+                         << formatShape(target)
+                         << " (rank <= 4, each dim 1 or equal, "
+                            "right-aligned)";
   }
 
-  // lse [B, Hq, L] f32.
+  if (scale) {
+    float f = scale->convertToFloat();
+    if (!std::isfinite(f) || f == 0.0f)
+      return emitError() << "'scale' must be finite and non-zero, got " << f;
+  }
+  if (mask)
+    if (failed(MaskAttr::verify(emitError, mask.getKind(), mask.getLeft(),
+                                mask.getRight(), mask.getBlock(),
+                                mask.getWidth(), mask.getDilation(),
+                                mask.getGlobal())))
+      return failure();
+  return success();
+}
+
+/// Checks that `type` is `expected` up to dynamic extents.
+static bool matchesShape(RankedTensorType type, ArrayRef<int64_t> expected) {
+  if (type.getRank() != static_cast<int64_t>(expected.size()))
+    return false;
+  for (auto [a, b] : llvm::zip(type.getShape(), expected))
+    if (!compatible(a, b))
+      return false;
+  return true;
+}
+
+LogicalResult AttentionOp::verify() {
+  auto oType = getOutputType();
+  if (oType.getRank() != 4)
+    return emitOpError() << "'output' must have rank 4 [B, Hq, L, Dv], got rank "
+                         << oType.getRank() << " "
+                         << formatShape(oType.getShape());
+  SmallVector<int64_t> rows;
+  int64_t dv;
+  if (failed(verifyAttentionOperands(*this, getQueryType(), getKeyType(),
+                                     getValueType(), getBias(), getScale(),
+                                     getMaskAttr(), rows, dv)))
+    return failure();
+  if (oType.getElementType() != getQueryType().getElementType())
+    return emitOpError() << "element types must match: 'query' has "
+                         << getQueryType().getElementType()
+                         << " but 'output' has " << oType.getElementType();
+  SmallVector<int64_t> expectedOut(rows);
+  expectedOut.push_back(dv);
+  if (oType.getDimSize(1) != rows[1] || oType.getDimSize(3) != dv ||
+      !matchesShape(oType, expectedOut))
+    return emitOpError() << "'output' must have shape [B, Hq, L, Dv] = "
+                         << formatShape(expectedOut) << ", got "
+                         << formatShape(oType.getShape());
   if (Value lse = getLse()) {
     auto lType = cast<RankedTensorType>(lse.getType());
-    ArrayRef<int64_t> l = lType.getShape();
-    if (l.size() != 3 || !compatible(l[0], expectedOut[0]) || l[1] != hq ||
-        !compatible(l[2], q[2]))
+    if (!matchesShape(lType, rows) || lType.getDimSize(1) != rows[1])
       return emitOpError() << "'lse' must have shape [B, Hq, L] = "
-                           << formatShape(ArrayRef(expectedOut).take_front(3))
-                           << ", got " << formatShape(l);
+                           << formatShape(rows) << ", got "
+                           << formatShape(lType.getShape());
   }
+  return success();
+}
 
-  if (std::optional<APFloat> s = getScale()) {
-    float f = s->convertToFloat();
-    if (!std::isfinite(f) || f == 0.0f)
-      return emitOpError() << "'scale' must be finite and non-zero, got " << f;
-  }
+//===----------------------------------------------------------------------===//
+// OnlineAttentionOp
+//===----------------------------------------------------------------------===//
 
+float OnlineAttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> s = getScale())
+    return s->convertToFloat();
+  return 1.0f / std::sqrt(static_cast<float>(getQueryType().getDimSize(3)));
+}
+
+MaskAttr OnlineAttentionOp::getMaskOrNone() {
   if (MaskAttr m = getMaskAttr())
-    if (failed(MaskAttr::verify([&] { return emitOpError(); }, m.getKind(),
-                                m.getLeft(), m.getRight(), m.getBlock(),
-                                m.getWidth(), m.getDilation(),
-                                m.getGlobal())))
-      return failure();
+    return m;
+  return MaskAttr::getNone(getContext());
+}
+
+int64_t OnlineAttentionOp::getGroupSize() {
+  return getQueryType().getDimSize(1) / getKeyType().getDimSize(1);
+}
+
+LogicalResult OnlineAttentionOp::verify() {
+  SmallVector<int64_t> rows;
+  int64_t dv;
+  if (failed(verifyAttentionOperands(*this, getQueryType(), getKeyType(),
+                                     getValueType(), getBias(), getScale(),
+                                     getMaskAttr(), rows, dv)))
+    return failure();
+  SmallVector<int64_t> accShape(rows);
+  accShape.push_back(dv);
+  auto accType = cast<RankedTensorType>(getAcc().getType());
+  if (!matchesShape(accType, accShape) || accType.getDimSize(1) != rows[1] ||
+      accType.getDimSize(3) != dv)
+    return emitOpError() << "'acc' must have shape [B, Hq, L, Dv] = "
+                         << formatShape(accShape) << ", got "
+                         << formatShape(accType.getShape());
+  for (auto [name, value] : {std::pair<StringRef, Value>{"max", getMax()},
+                             std::pair<StringRef, Value>{"sum", getSum()}}) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (!matchesShape(type, rows) || type.getDimSize(1) != rows[1])
+      return emitOpError() << "'" << name << "' must have shape [B, Hq, L] = "
+                           << formatShape(rows) << ", got "
+                           << formatShape(type.getShape());
+  }
   return success();
 }

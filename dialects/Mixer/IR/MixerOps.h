@@ -6,12 +6,24 @@
 #include "Mixer/IR/MixerAttrs.h"
 #include "Mixer/IR/MixerBase.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/TilingInterface.h"
 
 #include <optional>
+
+namespace tmix::mixer {
+// Upstream interface declarations (AggregatedOpInterface) spell these
+// unqualified.
+using ::mlir::FailureOr;
+using ::mlir::OpBuilder;
+using ::mlir::SmallVector;
+using ::mlir::Value;
+} // namespace tmix::mixer
 
 #define GET_OP_CLASSES
 #include "Mixer/IR/MixerOps.h.inc"

@@ -5,7 +5,10 @@
 
 include "Mixer/IR/MixerBase.td"
 include "Mixer/IR/MixerAttrs.td"
+include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 def Mixer_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 
@@ -13,7 +16,8 @@ def Mixer_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-def Mixer_AttentionOp : Mixer_Op<"attention", [Pure]> {
+def Mixer_AttentionOp : Mixer_Op<"attention", [Pure,
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
   let summary = "Scaled dot-product attention with structured masks and GQA";
   let description = [{
     Computes softmax attention of every query row over the key rows its mask
@@ -55,6 +59,10 @@ def Mixer_AttentionOp : Mixer_Op<"attention", [Pure]> {
       broadcasts (right-aligned, size-1 dims) to `[B, Hq, L, S]`;
     - `lse` is `tensor<[B, Hq, L] x f32>`;
     - `scale` is finite and non-zero; the mask's sizes are valid.
+
+    `decomposeOperation` (AggregatedOpInterface) rewrites the op as
+    `mixer.online_attention` over all keys, starting from an empty state,
+    followed by the normalisation `output = acc / sum`, `lse = max + log(sum)`.
   }];
 
   let arguments = (ins
@@ -103,6 +111,113 @@ def Mixer_AttentionOp : Mixer_Op<"attention", [Pure]> {
     }
     ::mlir::RankedTensorType getOutputType() {
       return ::llvm::cast<::mlir::RankedTensorType>(getOutput().getType());
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// OnlineAttentionOp
+//===----------------------------------------------------------------------===//
+
+def Mixer_OnlineAttentionOp : Mixer_Op<"online_attention", [Pure,
+    AllTypesMatch<["acc", "updated_acc"]>,
+    AllTypesMatch<["max", "updated_max"]>,
+    AllTypesMatch<["sum", "updated_sum"]>,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<TilingInterface, [
+        "getLoopIteratorTypes", "getIterationDomain",
+        "getTiledImplementation", "getResultTilePosition"]>,
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+  let summary = "One step of flash attention: fold a block of keys into a running softmax state";
+  let description = [{
+    Updates the running state `(acc, max, sum)` of an online softmax with the
+    keys and values it is given: the tiled form of `mixer.attention`.
+
+    With `query [B, Hq, L, D]`, `key [B, Hkv, S, D]`, `value [B, Hkv, S, Dv]`,
+    `G = Hq / Hkv`, and `s[b,h,i,j] = scale * q·k + bias` masked to −inf
+    where key position `col_pos + j` is hidden from query position
+    `row_pos + i` (the rules of `#mixer.mask`, in absolute positions):
+
+    ```
+    max'[i] = max(max[i], max_j s[i,j])
+    c[i]    = exp(max[i] - max'[i])                 (0 when max[i] = -inf)
+    sum'[i] = c[i] * sum[i] + sum_j exp(s[i,j] - max'[i])
+    acc'[i] = c[i] * acc[i] + sum_j exp(s[i,j] - max'[i]) * value[j]
+    ```
+
+    `row_pos` and `col_pos` are the absolute positions of query row 0 and key
+    0 (for a whole `mixer.attention`, `S - L` and 0); tiling shifts them by
+    the tile offsets, so masks stay exact in every tile. Applying the op to
+    consecutive key blocks equals applying it once to all of them.
+
+    Example:
+
+    ```mlir
+    %a, %m, %l = mixer.online_attention %q, %k, %v at(%rp, %cp)
+        outs(%acc, %max, %sum) {mask = #mixer.mask<causal>, scale = 0.125 : f32}
+        : tensor<1x4x64x64xf32>, tensor<1x1x128x64xf32>, tensor<1x1x128x64xf32>
+        -> tensor<1x4x64x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+    ```
+
+    The iteration domain is `[B, Hq, L, S]` (the last dimension a
+    reduction). It implements TilingInterface: a tile along `Hq` must cover
+    whole groups of `G` query heads or lie inside one group, so that the
+    query heads of a tile share their key/value head (never a copy).
+
+    The verifier enforces the shape rules of `mixer.attention` on `query`,
+    `key`, `value` and `bias`, and: `acc` is `[B, Hq, L, Dv]`, `max` and `sum`
+    are `[B, Hq, L]`, all three f32.
+  }];
+
+  let arguments = (ins
+    Mixer_FloatTensor:$query,
+    Mixer_FloatTensor:$key,
+    Mixer_FloatTensor:$value,
+    Optional<Mixer_FloatTensor>:$bias,
+    Index:$row_pos,
+    Index:$col_pos,
+    RankedTensorOf<[F32]>:$acc,
+    RankedTensorOf<[F32]>:$max,
+    RankedTensorOf<[F32]>:$sum,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<Mixer_MaskAttr>:$mask
+  );
+  let results = (outs
+    RankedTensorOf<[F32]>:$updated_acc,
+    RankedTensorOf<[F32]>:$updated_max,
+    RankedTensorOf<[F32]>:$updated_sum
+  );
+
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` `bias` $bias^ `:` type($bias))?
+    `at` `(` $row_pos `,` $col_pos `)`
+    `outs` `(` $acc `,` $max `,` $sum `)` attr-dict
+    `:` type($query) `,` type($key) `,` type($value)
+    `->` type($acc) `,` type($max) `,` type($sum)
+  }];
+
+  let hasVerifier = 1;
+
+  let extraClassDeclaration = [{
+    /// The scale applied to q·k: the `scale` attribute, else 1/sqrt(D).
+    float getEffectiveScale();
+    /// The mask attribute, `#mixer.mask<none>` when absent.
+    MaskAttr getMaskOrNone();
+    /// Number of query heads sharing one key/value head (Hq / Hkv).
+    int64_t getGroupSize();
+    ::mlir::RankedTensorType getQueryType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getQuery().getType());
+    }
+    ::mlir::RankedTensorType getKeyType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getKey().getType());
+    }
+    ::mlir::RankedTensorType getValueType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getValue().getType());
+    }
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+                                         getOperation()->getNumOperands() - 3,
+                                         3);
     }
   }];
 }

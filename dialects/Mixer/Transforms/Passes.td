@@ -6,12 +6,17 @@
 include "mlir/Pass/PassBase.td"
 
 def DecomposeAttentionPass : Pass<"mixer-decompose-attention"> {
-  let summary = "Rewrite mixer.attention into unfused linalg ops on tensors";
+  let summary = "Rewrite mixer.attention and mixer.online_attention into unfused linalg ops on tensors";
   let description = [{
-    Replaces every `mixer.attention` with the unfused form: a generic for
-    `Q·Kᵀ` (f32 accumulation), one elementwise generic applying the scale,
-    the bias and the mask, a row max, `exp(s - max)`, a row sum, a generic
-    for `P·V`, and the normalisation (`lse = max + log(sum)`).
+    Replaces every `mixer.attention` by `mixer.online_attention` over all
+    keys from an empty state plus the normalisation (`output = acc / sum`,
+    `lse = max + log(sum)`), and every `mixer.online_attention` by linalg: a
+    generic for `Q·Kᵀ` (f32 accumulation), one elementwise generic applying
+    the scale, the bias and the mask, the new row max, the correction
+    `exp(max - max')`, `exp(s - max')`, the row sum and a generic for `P·V`
+    accumulating into the rescaled `acc`. Both steps are the ops'
+    AggregatedOpInterface, so `transform.structured.decompose_interface`
+    does the same.
 
     The query heads are split as `[B, Hkv, G, L, D]` (a `tensor.expand_shape`,
     no copy), so that every query head of a group reads its key/value head
@@ -22,12 +27,56 @@ def DecomposeAttentionPass : Pass<"mixer-decompose-attention"> {
     This form materialises the `[B, Hq, L, S]` scores: it is the simple
     lowering and the oracle for the tiled one, not the fast path.
 
-    Promise: after this pass no `mixer.attention` remains.
+    Promise: after this pass no `mixer.attention` or
+    `mixer.online_attention` remains.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def TileAttentionPass : Pass<"mixer-tile-attention"> {
+  let summary = "Tile mixer.attention into flash-style loops of mixer.online_attention";
+  let description = [{
+    Replaces every `mixer.attention` by an `scf.forall` over (batch, key/value
+    head, query tile of `query-tile` rows). Each iteration starts an empty
+    online-softmax state for the `G` query heads of its key/value head, runs
+    an `scf.for` over blocks of `key-tile` keys that folds each block in with
+    a tile of `mixer.online_attention` (the op's TilingInterface produces the
+    tile, shifting the mask positions by the tile offsets), normalises the
+    state and inserts its rows into the output (and lse). No L×S buffer
+    exists: the state is O(query-tile × Dv) per iteration.
+
+    With `skip-masked-tiles` (the default) the key loop runs only over the
+    blocks the mask can reach from the tile's rows (causal, window,
+    block-local and dilated masks are tile-sparse), and a block the mask keeps
+    entirely for every row of the tile uses an unmasked tile (no mask math);
+    only boundary blocks evaluate the mask per element.
+
+    GQA: the `G` query heads of a key/value head form one tile and read the
+    same key/value block, never a copy.
+
+    Promise: after this pass no `mixer.attention` remains; every
+    `mixer.online_attention` works on one tile.
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"64",
+           "Query rows per tile (Bm)">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"128",
+           "Keys per step of the inner loop (Bn)">,
+    Option<"skipMaskedTiles", "skip-masked-tiles", "bool", /*default=*/"true",
+           "Bound the key loop by the mask and drop mask math in blocks the "
+           "mask fully keeps">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
 }

@@ -1,8 +1,11 @@
 // RUN: tmix-opt %s -split-input-file -mixer-decompose-attention | FileCheck %s
 
-// GQA (Hq = 8, Hkv = 2): the query is viewed as [B, Hkv, G, L, D] and every
-// query head of a group reads its K/V head through the indexing maps; K and
-// V are never copied. The causal mask is computed from linalg.index.
+// GQA (Hq = 8, Hkv = 2): mixer.attention becomes mixer.online_attention
+// from the empty state (acc = 0, max = -inf, sum = 0, row_pos = S - L), then
+// the normalisation. The query and the state are viewed as [B, Hkv, G, ...]
+// and every query head of a group reads its K/V head through the indexing
+// maps: K and V are never copied. The causal mask is computed from
+// linalg.index shifted by row_pos / col_pos.
 
 // CHECK-DAG: #[[QMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
 // CHECK-DAG: #[[KMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
@@ -12,31 +15,66 @@
 // CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @causal_gqa
 // CHECK-SAME: (%[[Q:[a-zA-Z0-9]+]]: tensor<1x8x128x64xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<1x2x128x64xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<1x2x128x64xf32>)
-// CHECK-NOT: mixer.attention
+// CHECK-NOT: mixer.
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[ACC0:.+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.+}} : tensor<1x8x128x64xf32>)
+// CHECK-DAG: %[[MAX0:.+]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.+}} : tensor<1x8x128xf32>)
+// CHECK-DAG: %[[S:.+]] = tensor.dim %[[K]]
+// CHECK-DAG: %[[L:.+]] = tensor.dim %[[Q]]
+// CHECK: %[[ROWPOS:.+]] = arith.subi %[[S]], %[[L]] : index
 // CHECK: %[[QS:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 2, 4, 128, 64]
+// CHECK: %[[ACCS:.+]] = tensor.expand_shape %[[ACC0]] {{\[}}[0], [1, 2], [3], [4]]
+// CHECK: %[[MAXS:.+]] = tensor.expand_shape %[[MAX0]] {{\[}}[0], [1, 2], [3]]
 // CHECK: %[[S0:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[KMAP]], #[[SMAP6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[QS]], %[[K]] : tensor<1x2x4x128x64xf32>, tensor<1x2x128x64xf32>) outs(%{{.+}} : tensor<1x2x4x128x128xf32>)
-// The epilogue: scale, then -inf where key j > query position i + (S - L).
+// The epilogue: scale, then -inf where key j + col_pos > i + row_pos.
 // CHECK: %[[S1:.+]] = linalg.generic {indexing_maps = [#[[ID5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} outs(%[[S0]] : tensor<1x2x4x128x128xf32>)
 // CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
 // CHECK: %[[I:.+]] = linalg.index 3 : index
 // CHECK: %[[J:.+]] = linalg.index 4 : index
-// CHECK: %[[P:.+]] = arith.addi %[[I]], %{{.+}} : index
-// CHECK: %[[VIS:.+]] = arith.cmpi sle, %[[J]], %[[P]] : index
+// CHECK: %[[P:.+]] = arith.addi %[[I]], %[[ROWPOS]] : index
+// CHECK: %[[JP:.+]] = arith.addi %[[J]], %{{.+}} : index
+// CHECK: %[[VIS:.+]] = arith.cmpi sle, %[[JP]], %[[P]] : index
 // CHECK: arith.select %[[VIS]], %{{.+}}, %{{.+}} : f32
-// CHECK: %[[MAX:.+]] = linalg.generic {indexing_maps = [#[[ID5]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[S1]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
+// The row max goes to a fresh buffer; max' and the correction
+// exp(max - max') are then computed in place of the old max.
+// CHECK: %[[RMAX:.+]] = linalg.generic {indexing_maps = [#[[ID5]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[S1]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
 // CHECK: arith.maximumf
-// CHECK: %[[P2:.+]] = linalg.generic {{.+}} ins(%[[MAX]] : tensor<1x2x4x128xf32>) outs(%[[S1]] : tensor<1x2x4x128x128xf32>)
+// CHECK: %[[MC:.+]]:2 = linalg.generic {{.+}} ins(%[[RMAX]] : tensor<1x2x4x128xf32>) outs(%[[MAXS]], %{{.+}} : tensor<1x2x4x128xf32>, tensor<1x2x4x128xf32>)
+// CHECK: math.exp
+// CHECK: %[[P2:.+]] = linalg.generic {{.+}} ins(%[[MC]]#0 : tensor<1x2x4x128xf32>) outs(%[[S1]] : tensor<1x2x4x128x128xf32>)
 // CHECK: math.exp
 // CHECK: %[[SUM:.+]] = linalg.generic {{.+}} ins(%[[P2]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
-// CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP6]]], {{.+}} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>)
-// CHECK: %[[OUT:.+]] = linalg.generic {{.+}} ins(%[[ACC]], %[[SUM]] : tensor<1x2x4x128x64xf32>, tensor<1x2x4x128xf32>)
+// CHECK: %[[ACCR:.+]] = linalg.generic {{.+}} ins(%[[MC]]#1 : tensor<1x2x4x128xf32>) outs(%[[ACCS]] : tensor<1x2x4x128x64xf32>)
+// CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP6]]], {{.+}} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>) outs(%[[ACCR]] : tensor<1x2x4x128x64xf32>)
+// CHECK: %[[ACCM:.+]] = tensor.collapse_shape %[[ACC]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x4x128x64xf32> into tensor<1x8x128x64xf32>
+// CHECK: %[[SUMM:.+]] = tensor.collapse_shape %[[SUM]]
+// CHECK: %[[R:.+]] = linalg.generic {{.+}} ins(%[[ACCM]], %[[SUMM]] : tensor<1x8x128x64xf32>, tensor<1x8x128xf32>)
 // CHECK: arith.divf
-// CHECK: %[[R:.+]] = tensor.collapse_shape %[[OUT]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x4x128x64xf32> into tensor<1x8x128x64xf32>
 // CHECK: return %[[R]]
 func.func @causal_gqa(%q: tensor<1x8x128x64xf32>, %k: tensor<1x2x128x64xf32>, %v: tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32> {
   %o = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>, scale = 0.125 : f32} : (tensor<1x8x128x64xf32>, tensor<1x2x128x64xf32>, tensor<1x2x128x64xf32>) -> tensor<1x8x128x64xf32>
   return %o : tensor<1x8x128x64xf32>
+}
+
+// -----
+
+// A tile-level mixer.online_attention: the mask uses the given absolute
+// positions (row_pos, col_pos), and the state is updated in place.
+// CHECK-LABEL: func.func @online_tile
+// CHECK-SAME: %[[RP:[a-zA-Z0-9]+]]: index, %[[CP:[a-zA-Z0-9]+]]: index
+// CHECK: linalg.index 3
+// CHECK: linalg.index 4
+// CHECK: arith.addi %{{.+}}, %[[RP]] : index
+// CHECK: arith.addi %{{.+}}, %[[CP]] : index
+// CHECK: arith.cmpi sge
+// CHECK: arith.cmpi sle
+// CHECK-NOT: mixer.online_attention
+// CHECK: return
+func.func @online_tile(%q: tensor<1x4x16x32xf32>, %k: tensor<1x1x32x32xf32>, %v: tensor<1x1x32x32xf32>, %rp: index, %cp: index, %acc: tensor<1x4x16x32xf32>, %m: tensor<1x4x16xf32>, %l: tensor<1x4x16xf32>) -> (tensor<1x4x16x32xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>) {
+  %a, %mm, %ll = mixer.online_attention %q, %k, %v at(%rp, %cp) outs(%acc, %m, %l) {mask = #mixer.mask<window, left = 8, right = 0>} : tensor<1x4x16x32xf32>, tensor<1x1x32x32xf32>, tensor<1x1x32x32xf32> -> tensor<1x4x16x32xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>
+  return %a, %mm, %ll : tensor<1x4x16x32xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>
 }
 
 // -----
@@ -63,9 +101,9 @@ func.func @no_mask(%q: tensor<1x1x4x16xf32>) -> tensor<1x1x4x16xf32> {
 // CHECK: linalg.generic {indexing_maps = [#[[BIAS]], #{{.+}}]{{.+}} ins(%[[B]] : tensor<1x4x5x9xf16>)
 // CHECK: arith.addf
 // CHECK: arith.truncf %{{.+}} : f32 to f16
-// CHECK: %[[LSE:.+]] = linalg.generic
+// CHECK: %[[LSE:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<3x4x5xf32>)
 // CHECK: math.log
-// CHECK: tensor.collapse_shape %[[LSE]] {{\[}}[0], [1, 2], [3]] : tensor<3x2x2x5xf32> into tensor<3x4x5xf32>
+// CHECK: return %{{.+}}, %[[LSE]]
 func.func @bias_lse_f16(%q: tensor<3x4x5x16xf16>, %k: tensor<3x2x9x16xf16>, %v: tensor<3x2x9x8xf16>, %b: tensor<1x4x5x9xf16>) -> (tensor<3x4x5x8xf16>, tensor<3x4x5xf32>) {
   %o, %l = mixer.attention %q, %k, %v, %b : (tensor<3x4x5x16xf16>, tensor<3x2x9x16xf16>, tensor<3x2x9x8xf16>, tensor<1x4x5x9xf16>) -> (tensor<3x4x5x8xf16>, tensor<3x4x5xf32>)
   return %o, %l : tensor<3x4x5x8xf16>, tensor<3x4x5xf32>
@@ -74,23 +112,20 @@ func.func @bias_lse_f16(%q: tensor<3x4x5x16xf16>, %k: tensor<3x2x9x16xf16>, %v: 
 // -----
 
 // Dynamic B, L and S: sizes come from tensor.dim and the query position
-// offset is S - L at run time.
+// offset (row_pos) is S - L at run time.
 // CHECK-LABEL: func.func @dynamic_window
 // CHECK-SAME: (%[[Q:[a-zA-Z0-9]+]]: tensor<?x4x?x32xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<?x1x?x32xf32>
-// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
-// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
-// CHECK-DAG: %[[BS:.+]] = tensor.dim %[[Q]], %[[C0]]
-// CHECK-DAG: %[[L:.+]] = tensor.dim %[[Q]], %[[C2]]
-// CHECK-DAG: %[[S:.+]] = tensor.dim %[[K]], %[[C2]]
-// CHECK: tensor.expand_shape %[[Q]] {{.+}} output_shape [%[[BS]], 1, 4, %[[L]], 32]
-// CHECK: tensor.empty(%[[BS]], %[[L]], %[[S]]) : tensor<?x1x4x?x?xf32>
+// CHECK: %[[S:.+]] = tensor.dim %[[K]], %{{.+}} : tensor<?x1x?x32xf32>
+// CHECK: %[[L:.+]] = tensor.dim %[[Q]], %{{.+}} : tensor<?x4x?x32xf32>
 // CHECK: %[[OFF:.+]] = arith.subi %[[S]], %[[L]] : index
+// CHECK: tensor.expand_shape %[[Q]] {{.+}} output_shape [%{{.+}}, 1, 4, %{{.+}}, 32]
+// CHECK: tensor.empty(%{{.+}}, %{{.+}}, %{{.+}}) : tensor<?x1x4x?x?xf32>
 // CHECK: linalg.index 3
 // CHECK: arith.addi %{{.+}}, %[[OFF]]
 // CHECK: arith.cmpi sge
 // CHECK: arith.cmpi sle
 // CHECK: arith.andi
-// CHECK: tensor.collapse_shape {{.+}} into tensor<?x4x?x32xf32>
+// CHECK: return %{{.+}} : tensor<?x4x?x32xf32>
 func.func @dynamic_window(%q: tensor<?x4x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v: tensor<?x1x?x32xf32>) -> tensor<?x4x?x32xf32> {
   %o = mixer.attention %q, %k, %v {mask = #mixer.mask<window, left = 16, right = 2>} : (tensor<?x4x?x32xf32>, tensor<?x1x?x32xf32>, tensor<?x1x?x32xf32>) -> tensor<?x4x?x32xf32>
   return %o : tensor<?x4x?x32xf32>

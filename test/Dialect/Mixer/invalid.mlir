@@ -261,3 +261,27 @@ func.func @huge_window(%q: tensor<1x4x16x64xf32>) {
   %o = mixer.attention %q, %q, %q {mask = #mixer.mask<window, left = 4, right = 9223372036854775807>} : (tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>, tensor<1x4x16x64xf32>) -> tensor<1x4x16x64xf32>
   return
 }
+
+// -----
+
+func.func @online_acc_shape(%q: tensor<1x4x16x64xf32>, %k: tensor<1x1x32x64xf32>, %p: index, %acc: tensor<1x4x16x32xf32>, %m: tensor<1x4x16xf32>) {
+  // expected-error@+1 {{'acc' must have shape [B, Hq, L, Dv] = [1, 4, 16, 64], got [1, 4, 16, 32]}}
+  %a:3 = mixer.online_attention %q, %k, %k at(%p, %p) outs(%acc, %m, %m) : tensor<1x4x16x64xf32>, tensor<1x1x32x64xf32>, tensor<1x1x32x64xf32> -> tensor<1x4x16x32xf32>, tensor<1x4x16xf32>, tensor<1x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @online_sum_shape(%q: tensor<1x4x16x64xf32>, %k: tensor<1x1x32x64xf32>, %p: index, %acc: tensor<1x4x16x64xf32>, %m: tensor<1x4x16xf32>, %l: tensor<1x4x8xf32>) {
+  // expected-error@+1 {{'sum' must have shape [B, Hq, L] = [1, 4, 16], got [1, 4, 8]}}
+  %a:3 = mixer.online_attention %q, %k, %k at(%p, %p) outs(%acc, %m, %l) : tensor<1x4x16x64xf32>, tensor<1x1x32x64xf32>, tensor<1x1x32x64xf32> -> tensor<1x4x16x64xf32>, tensor<1x4x16xf32>, tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @online_group(%q: tensor<1x3x16x64xf32>, %k: tensor<1x2x32x64xf32>, %p: index, %acc: tensor<1x3x16x64xf32>, %m: tensor<1x3x16xf32>) {
+  // expected-error@+1 {{query heads (Hq = 3) must be a multiple of key/value heads (Hkv = 2)}}
+  %a:3 = mixer.online_attention %q, %k, %k at(%p, %p) outs(%acc, %m, %m) : tensor<1x3x16x64xf32>, tensor<1x2x32x64xf32>, tensor<1x2x32x64xf32> -> tensor<1x3x16x64xf32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>
+  return
+}

@@ -88,3 +88,18 @@ func.func @lse_only(%q: tensor<?x2x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor
   %o, %l = mixer.attention %q, %k, %v : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> (tensor<?x2x?x8xf32>, tensor<?x2x?xf32>)
   return %l : tensor<?x2x?xf32>
 }
+
+// -----
+
+// The tiled form: one block of keys folded into the running softmax state,
+// at absolute positions (row_pos, col_pos); with and without a bias.
+// CHECK-LABEL: func.func @online_attention
+// CHECK: %{{.+}}, %{{.+}}, %{{.+}} = mixer.online_attention %arg0, %arg1, %arg2 at(%arg3, %arg4) outs(%arg5, %arg6, %arg7) {mask = #mixer.mask<causal>, scale = 1.250000e-01 : f32} : tensor<1x4x64x64xf32>, tensor<1x1x128x64xf32>, tensor<1x1x128x64xf32> -> tensor<1x4x64x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+// CHECK: mixer.online_attention %arg0, %arg1, %arg2, bias %arg8 : tensor<64x128xf32> at(%arg3, %arg4) outs(%arg5, %arg6, %arg7) : tensor<1x4x64x64xf32>
+func.func @online_attention(%q: tensor<1x4x64x64xf32>, %k: tensor<1x1x128x64xf32>, %v: tensor<1x1x128x64xf32>, %rp: index, %cp: index, %acc: tensor<1x4x64x64xf32>, %m: tensor<1x4x64xf32>, %l: tensor<1x4x64xf32>, %b: tensor<64x128xf32>) {
+  %a:3 = mixer.online_attention %q, %k, %v at(%rp, %cp) outs(%acc, %m, %l) {mask = #mixer.mask<causal>, scale = 0.125 : f32}
+      : tensor<1x4x64x64xf32>, tensor<1x1x128x64xf32>, tensor<1x1x128x64xf32> -> tensor<1x4x64x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  %c:3 = mixer.online_attention %q, %k, %v, bias %b : tensor<64x128xf32> at(%rp, %cp) outs(%acc, %m, %l)
+      : tensor<1x4x64x64xf32>, tensor<1x1x128x64xf32>, tensor<1x1x128x64xf32> -> tensor<1x4x64x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32>
+  return
+}

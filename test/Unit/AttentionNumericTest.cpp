@@ -1,10 +1,11 @@
-//===- DecomposedAttentionTest.cpp - numbers of mixer-decompose-attention -===//
+//===- AttentionNumericTest.cpp - numbers of the compiled mixer.attention -===//
 //
-// Builds mixer.attention through the C++ API, compiles it with
-// tmix-reference-pipeline (decomposition into unfused linalg, scalar loops)
-// and compares every output and lse against the double-precision reference
-// of test/Reference, over masks, GQA, L != S, odd head dims, biases, element
-// types and dynamic shapes.
+// Builds mixer.attention through the C++ API, compiles it with each lowering
+// (tmix-reference-pipeline: the unfused decomposition; tmix-cpu-pipeline:
+// flash-style tiles, with tiny odd tiles, with the default tiles on all
+// cores, and without mask-bounded loops) and compares every output and lse
+// against the double-precision reference of test/Reference, over masks, GQA,
+// L != S, odd head dims, biases, element types and dynamic shapes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "Reference/Attention.h"
 
 #include "Mixer/IR/MixerOps.h"
+#include "tmix/Pipelines/Pipelines.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -220,15 +222,59 @@ void runAndCompare(ExecutionEngine &engine, const Case &c,
   }
 }
 
-class DecomposedAttention : public ::testing::TestWithParam<Case> {};
+/// The lowerings under test.
+enum class Lowering { Reference, TiledOddSerial, TiledParallel, TiledUnbounded };
 
-TEST_P(DecomposedAttention, MatchesReference) {
-  const Case &c = GetParam();
+const char *name(Lowering l) {
+  switch (l) {
+  case Lowering::Reference:
+    return "reference";
+  case Lowering::TiledOddSerial:
+    return "tiled_q3_k5_serial";
+  case Lowering::TiledParallel:
+    return "tiled_default_parallel";
+  case Lowering::TiledUnbounded:
+    return "tiled_q4_k4_unbounded";
+  }
+  return "";
+}
+
+void buildPipeline(OpPassManager &pm, Lowering l) {
+  if (l == Lowering::Reference)
+    return tmix::buildReferencePipeline(pm);
+  tmix::CPUPipelineOptions options;
+  if (l == Lowering::TiledOddSerial) {
+    options.queryTile = 3;
+    options.keyTile = 5;
+    options.parallel = false;
+  } else if (l == Lowering::TiledUnbounded) {
+    options.queryTile = 4;
+    options.keyTile = 4;
+    options.skipMaskedTiles = false;
+  }
+  tmix::buildCPUPipeline(pm, options);
+}
+
+const Lowering kLowerings[] = {Lowering::Reference, Lowering::TiledOddSerial,
+                               Lowering::TiledParallel,
+                               Lowering::TiledUnbounded};
+
+std::unique_ptr<ExecutionEngine> compile(ModuleOp module, Lowering l,
+                                         std::string &error) {
+  return test::compileWithPipeline(
+      module, [&](OpPassManager &pm) { buildPipeline(pm, l); }, error);
+}
+
+class AttentionNumeric
+    : public ::testing::TestWithParam<std::tuple<Case, Lowering>> {};
+
+TEST_P(AttentionNumeric, MatchesReference) {
+  const auto &[c, lowering] = GetParam();
   auto ctx = test::makeContext();
   OwningOpRef<ModuleOp> module = buildModule(ctx.get(), c);
   ASSERT_TRUE(succeeded(verify(*module)));
   std::string error;
-  auto engine = test::compileWithReferencePipeline(*module, error);
+  auto engine = compile(*module, lowering, error);
   ASSERT_TRUE(engine) << error;
   runAndCompare(*engine, c, c.sh, 1234);
 }
@@ -297,19 +343,26 @@ std::vector<Case> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Matrix, DecomposedAttention,
-                         ::testing::ValuesIn(cases()),
-                         [](const auto &info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Matrix, AttentionNumeric,
+    ::testing::Combine(::testing::ValuesIn(cases()),
+                       ::testing::ValuesIn(kLowerings)),
+    [](const auto &info) {
+      return std::get<0>(info.param).name + "_" +
+             name(std::get<1>(info.param));
+    });
 
 // One compiled function with dynamic B, L and S, run at several lengths.
-TEST(DecomposedAttentionDynamic, OneFunctionManyLengths) {
-  Case c{"dynamic", {1, 4, 2, 1, 1, 16, 8}, {ref::MaskKind::Causal}};
+class AttentionDynamic : public ::testing::TestWithParam<Lowering> {};
+
+TEST_P(AttentionDynamic, OneFunctionManyLengths) {
+  Case c{"dynamic", {1, 4, 2, 1, 1, 16, 8}, {ref::MaskKind::Window, 5, 2}};
   c.dynamic = true;
   auto ctx = test::makeContext();
   OwningOpRef<ModuleOp> module = buildModule(ctx.get(), c);
   ASSERT_TRUE(succeeded(verify(*module)));
   std::string error;
-  auto engine = test::compileWithReferencePipeline(*module, error);
+  auto engine = compile(*module, GetParam(), error);
   ASSERT_TRUE(engine) << error;
   const ref::AttentionShape runs[] = {{1, 4, 2, 1, 1, 16, 8},
                                       {2, 4, 2, 7, 13, 16, 8},
@@ -322,5 +375,9 @@ TEST(DecomposedAttentionDynamic, OneFunctionManyLengths) {
     runAndCompare(*engine, c, sh, seed++);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Lowerings, AttentionDynamic,
+                         ::testing::ValuesIn(kLowerings),
+                         [](const auto &info) { return name(info.param); });
 
 } // namespace

@@ -1,0 +1,47 @@
+//===- AttentionUtils.h - building blocks of attention lowerings -*- C++ -*-===//
+//
+// IR builders shared by the decomposition of mixer.attention and by the
+// tiling pass: the mask predicate, the initial online-softmax state and the
+// final normalisation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXER_IR_ATTENTIONUTILS_H
+#define MIXER_IR_ATTENTIONUTILS_H
+
+#include "Mixer/IR/MixerAttrs.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+namespace tmix::mixer {
+
+/// The i1 predicate "key position `keyPos` is visible to query position
+/// `queryPos`" (both index values, absolute positions) for `mask`. Returns
+/// null for a mask that keeps every key.
+mlir::Value buildMaskPredicate(mlir::OpBuilder &b, mlir::Location loc,
+                               MaskAttr mask, mlir::Value queryPos,
+                               mlir::Value keyPos);
+
+/// The empty online-softmax state for rows `rowSizes` ([B, Hq, L]) and value
+/// dim `dv`: acc = 0 [B, Hq, L, Dv], max = -inf, sum = 0 [B, Hq, L], f32.
+struct OnlineState {
+  mlir::Value acc, max, sum;
+};
+OnlineState buildInitialState(mlir::OpBuilder &b, mlir::Location loc,
+                              llvm::ArrayRef<mlir::OpFoldResult> rowSizes,
+                              int64_t dv);
+
+/// output = acc / sum (0 where sum = 0), converted to `outputType`'s element
+/// type, and, when `lseType` is set, lse = max + log(sum) (-inf where no key
+/// was visible). Types give the static/dynamic shapes of the results. The
+/// results are written into `outputDest` / `lseDest` when given (e.g. slices
+/// of the final tensors, so that bufferization writes in place), else into
+/// new tensors.
+llvm::SmallVector<mlir::Value>
+buildFinalize(mlir::OpBuilder &b, mlir::Location loc, OnlineState state,
+              mlir::RankedTensorType outputType, mlir::RankedTensorType lseType,
+              mlir::Value outputDest = {}, mlir::Value lseDest = {});
+
+} // namespace tmix::mixer
+
+#endif // MIXER_IR_ATTENTIONUTILS_H

@@ -1,0 +1,292 @@
+//===- TileAttention.cpp - flash-style tiling of mixer.attention ----------===//
+//
+// Implements TileAttentionPass (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Mixer/IR/AttentionUtils.h"
+#include "Mixer/IR/MixerOps.h"
+#include "Mixer/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace tmix::mixer {
+#define GEN_PASS_DEF_TILEATTENTIONPASS
+#include "Mixer/Transforms/Passes.h.inc"
+} // namespace tmix::mixer
+
+using namespace mlir;
+using namespace tmix::mixer;
+
+namespace {
+
+/// The keys a tile of query rows needs, as index values: the loop runs over
+/// [lo, hi); a key block inside [fullLo, fullHi) is kept by the mask for
+/// every row of the tile.
+struct KeyRange {
+  Value lo, hi, fullLo, fullHi;
+};
+
+/// Key range of rows at absolute positions [pMin, pMax] over S keys.
+KeyRange computeKeyRange(OpBuilder &b, Location loc, MaskAttr mask, Value pMin,
+                         Value pMax, Value s, bool boundByMask) {
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto add = [&](Value x, int64_t v) -> Value {
+    return v == 0 ? x : arith::AddIOp::create(b, loc, x, cst(v)).getResult();
+  };
+  auto clamp = [&](Value x) -> Value {
+    Value lo = arith::MaxSIOp::create(b, loc, x, cst(0));
+    return arith::MinSIOp::create(b, loc, lo, s);
+  };
+  auto floorTo = [&](Value x, int64_t m) -> Value {
+    Value d = arith::FloorDivSIOp::create(b, loc, x, cst(m));
+    return arith::MulIOp::create(b, loc, d, cst(m));
+  };
+  Value zero = cst(0);
+  KeyRange all{zero, s, zero, s};
+  KeyRange none{zero, s, zero, zero}; // every block evaluates the mask
+  if (!boundByMask)
+    return mask.isFull() ? all : none;
+  switch (mask.getKind()) {
+  case MaskKind::none:
+    return all;
+  case MaskKind::causal:
+    return {zero, clamp(add(pMax, 1)), zero, clamp(add(pMin, 1))};
+  case MaskKind::window: {
+    int64_t l = mask.getLeft(), r = mask.getRight();
+    return {clamp(add(pMin, -l)), clamp(add(pMax, r + 1)), clamp(add(pMax, -l)),
+            clamp(add(pMin, r + 1))};
+  }
+  case MaskKind::block_local: {
+    int64_t bk = mask.getBlock();
+    return {clamp(floorTo(pMin, bk)), clamp(add(floorTo(pMax, bk), bk)),
+            clamp(floorTo(pMax, bk)), clamp(add(floorTo(pMin, bk), bk))};
+  }
+  case MaskKind::dilated: {
+    int64_t w = mask.getWidth(), d = mask.getDilation();
+    Value lo = clamp(add(pMin, -(w - 1) * d)), hi = clamp(add(pMax, 1));
+    if (d == 1) // a plain causal window of w keys
+      return {lo, hi, clamp(add(pMax, -(w - 1))), clamp(add(pMin, 1))};
+    return {lo, hi, zero, zero};
+  }
+  case MaskKind::global_local:
+    // Global columns and rows reach every key: no skipping (yet).
+    return none;
+  }
+  return none;
+}
+
+LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
+                            int64_t queryTile, int64_t keyTile,
+                            bool skipMaskedTiles) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  MLIRContext *ctx = rewriter.getContext();
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
+        bias = op.getBias();
+  int64_t hkv = op.getKeyType().getDimSize(1);
+  int64_t group = op.getGroupSize();
+  int64_t d = op.getQueryType().getDimSize(3);
+  int64_t dv = op.getValueType().getDimSize(3);
+  Type elt = op.getOutputType().getElementType();
+  MaskAttr mask = op.getMaskOrNone();
+
+  OpFoldResult bSize = tensor::getMixedSize(rewriter, loc, q, 0);
+  OpFoldResult lSize = tensor::getMixedSize(rewriter, loc, q, 2);
+  OpFoldResult sSize = tensor::getMixedSize(rewriter, loc, k, 2);
+  Value lVal = getValueOrCreateConstantIndexOp(rewriter, loc, lSize);
+  Value sVal = getValueOrCreateConstantIndexOp(rewriter, loc, sSize);
+  Value rowPos0 = arith::SubIOp::create(rewriter, loc, sVal, lVal);
+
+  // Results are written tile by tile into these.
+  auto emptyLike = [&](RankedTensorType type) -> Value {
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        dyn.push_back(tensor::DimOp::create(rewriter, loc, q, i)); // B or L
+    return tensor::EmptyOp::create(rewriter, loc, type, dyn);
+  };
+  SmallVector<Value> inits = {emptyLike(op.getOutputType())};
+  if (Value lse = op.getLse())
+    inits.push_back(emptyLike(cast<RankedTensorType>(lse.getType())));
+
+  AffineExpr e0, e1;
+  bindDims(ctx, e0, e1);
+  OpFoldResult numTiles = affine::makeComposedFoldedAffineApply(
+      rewriter, loc, e0.ceilDiv(queryTile), {lSize});
+  auto forall = scf::ForallOp::create(
+      rewriter, loc, ArrayRef<OpFoldResult>{bSize, rewriter.getIndexAttr(hkv), numTiles},
+      inits, std::nullopt);
+
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(forall.getBody()->getTerminator());
+  ValueRange ivs = forall.getInductionVars();
+  Value bIv = ivs[0], hIv = ivs[1], tIv = ivs[2];
+  OpFoldResult i0 = affine::makeComposedFoldedAffineApply(
+      rewriter, loc, e0 * queryTile, {OpFoldResult(tIv)});
+  OpFoldResult rows = affine::makeComposedFoldedAffineMin(
+      rewriter, loc,
+      AffineMap::get(2, 0, {getAffineConstantExpr(queryTile, ctx), e1 - e0},
+                     ctx),
+      {i0, lSize});
+  OpFoldResult h0 = affine::makeComposedFoldedAffineApply(
+      rewriter, loc, e0 * group, {OpFoldResult(hIv)});
+  OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
+  OpFoldResult g = rewriter.getIndexAttr(group);
+
+  auto slice = [&](Value src, ArrayRef<OpFoldResult> offs,
+                   ArrayRef<OpFoldResult> sizes) -> Value {
+    SmallVector<OpFoldResult> strides(offs.size(), one);
+    return tensor::ExtractSliceOp::create(rewriter, loc, src, offs, sizes,
+                                          strides);
+  };
+  // The tile's queries and its key/value head, shared by its G query heads.
+  Value qT = slice(q, {bIv, h0, i0, zero}, {one, g, rows, rewriter.getIndexAttr(d)});
+  Value kT = slice(k, {bIv, hIv, zero, zero}, {one, one, sSize, rewriter.getIndexAttr(d)});
+  Value vT = slice(v, {bIv, hIv, zero, zero}, {one, one, sSize, rewriter.getIndexAttr(dv)});
+  Value biasT;
+  if (bias) {
+    auto bType = cast<RankedTensorType>(bias.getType());
+    int64_t rank = bType.getRank();
+    const OpFoldResult offs[] = {bIv, h0, i0, zero};
+    const OpFoldResult sizes[] = {one, g, rows, sSize};
+    SmallVector<OpFoldResult> bo, bs;
+    for (int64_t i = 0; i < rank; ++i) {
+      bool broadcast = bType.getDimSize(i) == 1;
+      bo.push_back(broadcast ? zero : offs[i + 4 - rank]);
+      bs.push_back(broadcast ? one : sizes[i + 4 - rank]);
+    }
+    biasT = slice(bias, bo, bs);
+  }
+  Value iVal = getValueOrCreateConstantIndexOp(rewriter, loc, i0);
+  Value rowsVal = getValueOrCreateConstantIndexOp(rewriter, loc, rows);
+  Value rowPos = arith::AddIOp::create(rewriter, loc, rowPos0, iVal);
+  Value pMax = arith::AddIOp::create(
+      rewriter, loc, rowPos,
+      arith::SubIOp::create(rewriter, loc, rowsVal,
+                            arith::ConstantIndexOp::create(rewriter, loc, 1)));
+  KeyRange range = computeKeyRange(rewriter, loc, mask, rowPos, pMax, sVal,
+                                   skipMaskedTiles);
+  OnlineState init = buildInitialState(rewriter, loc, {one, g, rows}, dv);
+  Value colPos = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value step = arith::ConstantIndexOp::create(rewriter, loc, keyTile);
+
+  // One key block of the tile, from a whole-tile online_attention through
+  // its TilingInterface (which shifts col_pos by the block offset).
+  auto foldBlock = [&](OpBuilder &b, Location l, MaskAttr blockMask,
+                       ValueRange state, Value j, Value cur) -> ValueRange {
+    auto whole = OnlineAttentionOp::create(
+        b, l, state.getTypes(), qT, kT, vT, biasT, rowPos, colPos, state[0],
+        state[1], state[2], op.getScaleAttr(),
+        blockMask.isFull() ? MaskAttr() : blockMask);
+    FailureOr<TilingResult> tiled = whole.getTiledImplementation(
+        b, {zero, zero, zero, j}, {one, g, rows, cur});
+    assert(succeeded(tiled) && "whole groups of query heads always tile");
+    Operation *tileOp = tiled->tiledOps.front();
+    whole->erase();
+    return tileOp->getResults();
+  };
+
+  AffineExpr jE = e0, hiE = e1;
+  auto loop = scf::ForOp::create(
+      rewriter, loc, range.lo, range.hi, step,
+      ValueRange{init.acc, init.max, init.sum},
+      [&](OpBuilder &b, Location l, Value j, ValueRange state) {
+        Value cur = getValueOrCreateConstantIndexOp(
+            b, l,
+            affine::makeComposedFoldedAffineMin(
+                b, l,
+                AffineMap::get(2, 0,
+                               {getAffineConstantExpr(keyTile, ctx), hiE - jE},
+                               ctx),
+                {OpFoldResult(j), OpFoldResult(range.hi)}));
+        if (mask.isFull()) {
+          scf::YieldOp::create(b, l, foldBlock(b, l, mask, state, j, cur));
+          return;
+        }
+        // Blocks the mask keeps for every row skip the element mask.
+        Value end = arith::AddIOp::create(b, l, j, cur);
+        Value inside = arith::AndIOp::create(
+            b, l,
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j,
+                                  range.fullLo),
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, end,
+                                  range.fullHi));
+        auto ifOp = scf::IfOp::create(
+            b, l, inside,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(
+                  tb, tl,
+                  foldBlock(tb, tl, MaskAttr::getNone(ctx), state, j, cur));
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el,
+                                   foldBlock(eb, el, mask, state, j, cur));
+            });
+        scf::YieldOp::create(b, l, ifOp.getResults());
+      });
+
+  OnlineState final = {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+  auto accType = cast<RankedTensorType>(final.acc.getType());
+  auto outTileType = RankedTensorType::get(accType.getShape(), elt);
+  RankedTensorType lseTileType =
+      op.getLse() ? cast<RankedTensorType>(final.max.getType()) : nullptr;
+  // Normalise straight into the tile's rows of the results.
+  ValueRange shared = forall.getRegionIterArgs();
+  SmallVector<OpFoldResult> oneStrides4(4, one), oneStrides3(3, one);
+  Value outDest = tensor::ExtractSliceOp::create(
+      rewriter, loc, outTileType, shared[0],
+      ArrayRef<OpFoldResult>{bIv, h0, i0, zero},
+      ArrayRef<OpFoldResult>{one, g, rows, rewriter.getIndexAttr(dv)},
+      oneStrides4);
+  Value lseDest;
+  if (lseTileType)
+    lseDest = tensor::ExtractSliceOp::create(
+        rewriter, loc, lseTileType, shared[1],
+        ArrayRef<OpFoldResult>{bIv, h0, i0},
+        ArrayRef<OpFoldResult>{one, g, rows}, oneStrides3);
+  SmallVector<Value> tiles = buildFinalize(rewriter, loc, final, outTileType,
+                                           lseTileType, outDest, lseDest);
+
+  rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      rewriter, loc, tiles[0], shared[0],
+      ArrayRef<OpFoldResult>{bIv, h0, i0, zero},
+      ArrayRef<OpFoldResult>{one, g, rows, rewriter.getIndexAttr(dv)},
+      oneStrides4);
+  if (tiles.size() > 1)
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, tiles[1], shared[1],
+        ArrayRef<OpFoldResult>{bIv, h0, i0}, ArrayRef<OpFoldResult>{one, g, rows},
+        oneStrides3);
+  rewriter.replaceOp(op, forall.getResults());
+  return success();
+}
+
+struct TileAttentionPass
+    : public tmix::mixer::impl::TileAttentionPassBase<TileAttentionPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (queryTile < 1 || keyTile < 1) {
+      getOperation()->emitError()
+          << "mixer-tile-attention: query-tile and key-tile must be >= 1, got "
+          << static_cast<int64_t>(queryTile) << " and "
+          << static_cast<int64_t>(keyTile);
+      return signalPassFailure();
+    }
+    SmallVector<AttentionOp> ops;
+    getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (AttentionOp op : ops)
+      if (failed(tileAttention(rewriter, op, queryTile, keyTile,
+                               skipMaskedTiles)))
+        return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,91 @@
+// RUN: tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=32 key-tile=64" | FileCheck %s
+// RUN: tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=32 key-tile=64 skip-masked-tiles=false" | FileCheck %s --check-prefix=UNBOUNDED
+// RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=0" 2>&1 | FileCheck %s --check-prefix=BADOPT
+
+// BADOPT: query-tile and key-tile must be >= 1, got 0 and 128
+
+// Causal GQA, L = 100, S = 130: forall over (batch, kv head, query tile);
+// the 4 query heads of a kv head form one tile and read the same K/V head
+// slice. The key loop of rows [i0, i0 + rows) stops at the last key the
+// causal mask lets the tile see: min(S, i0 + (S - L) + rows); blocks entirely
+// below the diagonal run an unmasked tile, the others the masked one.
+
+// CHECK-DAG: #[[I0:.+]] = affine_map<(d0) -> (d0 * 32)>
+// CHECK-DAG: #[[ROWS:.+]] = affine_map<(d0) -> (32, d0 * -32 + 100)>
+// CHECK-DAG: #[[H0:.+]] = affine_map<(d0) -> (d0 * 4)>
+// CHECK-LABEL: func.func @causal_gqa
+// CHECK-SAME: (%[[Q:[a-zA-Z0-9]+]]: tensor<1x8x100x64xf32>, %[[K:[a-zA-Z0-9]+]]: tensor<1x2x130x64xf32>, %[[V:[a-zA-Z0-9]+]]: tensor<1x2x130x64xf32>)
+// CHECK: %[[OFF:.+]] = arith.subi %{{.+}}, %{{.+}} : index
+// CHECK: %[[OUT:.+]] = tensor.empty() : tensor<1x8x100x64xf32>
+// CHECK: %[[LSE:.+]] = tensor.empty() : tensor<1x8x100xf32>
+// CHECK: %{{.+}}:2 = scf.forall (%[[B:.+]], %[[H:.+]], %[[T:.+]]) in (1, 2, 4) shared_outs(%[[SO:.+]] = %[[OUT]], %[[SL:.+]] = %[[LSE]])
+// CHECK:   %[[ROW0:.+]] = affine.apply #[[I0]](%[[T]])
+// CHECK:   %[[NR:.+]] = affine.min #[[ROWS]](%[[T]])
+// CHECK:   %[[HQ0:.+]] = affine.apply #[[H0]](%[[H]])
+// CHECK:   %[[QT:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:   %[[KT:.+]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
+// CHECK:   %[[VT:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
+// CHECK:   %[[P0:.+]] = arith.addi %[[OFF]], %[[ROW0]] : index
+// CHECK:   %[[HI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
+// CHECK:   %[[FULLHI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
+// CHECK:   linalg.fill {{.+}} -> tensor<1x4x?x64xf32>
+// CHECK:   %{{.+}}:3 = scf.for %[[J:.+]] = %{{.+}} to %[[HI]] step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}, %[[M:.+]] = %{{.+}}, %[[L:.+]] = %{{.+}})
+// CHECK:     %[[BN:.+]] = affine.min #{{.+}}(%[[J]], %[[HI]])
+// CHECK:     %[[END:.+]] = arith.addi %[[J]], %[[BN]] : index
+// CHECK:     %[[IN:.+]] = arith.cmpi sle, %[[END]], %[[FULLHI]] : index
+// CHECK:     scf.if %{{.+}} ->
+// CHECK:       %[[KB:.+]] = tensor.extract_slice %[[KT]][0, 0, %[[J]], 0] [1, 1, %[[BN]], 64]
+// CHECK:       mixer.online_attention %{{.+}}, %[[KB]], %{{.+}} at(%[[P0]], %{{.+}}) outs({{.+}}) : tensor<1x4x?x64xf32>, tensor<1x1x?x64xf32>, tensor<1x1x?x64xf32>
+// CHECK-NOT:   mask
+// CHECK:     } else {
+// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>}
+// CHECK:   %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:   %[[LD:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
+// CHECK:   %[[OT:.+]] = linalg.generic {{.+}} outs(%[[OD]] : tensor<1x4x?x64xf32>)
+// CHECK:   %[[LT:.+]] = linalg.generic {{.+}} outs(%[[LD]] : tensor<1x4x?xf32>)
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %[[OT]] into %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:     tensor.parallel_insert_slice %[[LT]] into %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
+// CHECK-NOT: mixer.attention
+
+// Without mask bounds the loop covers all 130 keys and every block is masked.
+// UNBOUNDED-LABEL: func.func @causal_gqa
+// UNBOUNDED: %[[S:.+]] = arith.constant 130 : index
+// UNBOUNDED: scf.for %{{.+}} = %{{.+}} to %[[S]] step
+func.func @causal_gqa(%q: tensor<1x8x100x64xf32>, %k: tensor<1x2x130x64xf32>, %v: tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>) {
+  %o, %l = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>} : (tensor<1x8x100x64xf32>, tensor<1x2x130x64xf32>, tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>)
+  return %o, %l : tensor<1x8x100x64xf32>, tensor<1x8x100xf32>
+}
+
+// -----
+
+// A window bounds the loop on both sides: [max(0, p - left), min(S, p + right + 1)).
+// CHECK-LABEL: func.func @window_dynamic
+// CHECK: scf.forall (%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}}, 1, %{{.+}})
+// CHECK: %[[M16:.+]] = arith.constant -16 : index
+// CHECK: %[[LO0:.+]] = arith.addi %{{.+}}, %[[M16]] : index
+// CHECK: %[[LO1:.+]] = arith.maxsi %[[LO0]], %{{.+}} : index
+// CHECK: %[[LO:.+]] = arith.minsi %[[LO1]], %{{.+}} : index
+// CHECK: scf.for %{{.+}} = %[[LO]] to %{{.+}} step
+// CHECK: mixer.online_attention {{.+}} {mask = #mixer.mask<window, left = 16, right = 0>}
+func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v: tensor<?x1x?x32xf32>) -> tensor<?x1x?x32xf32> {
+  %o = mixer.attention %q, %k, %v {mask = #mixer.mask<window, left = 16, right = 0>} : (tensor<?x1x?x32xf32>, tensor<?x1x?x32xf32>, tensor<?x1x?x32xf32>) -> tensor<?x1x?x32xf32>
+  return %o : tensor<?x1x?x32xf32>
+}
+
+// -----
+
+// No mask: one loop over all keys, no scf.if, no mask math; the bias tile is
+// the tile's rows and heads of the broadcast bias.
+// CHECK-LABEL: func.func @bias_no_mask
+// CHECK: %[[BT:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
+// CHECK: scf.for
+// CHECK-NOT: scf.if
+// CHECK: %[[BB:.+]] = tensor.extract_slice %[[BT]][0, 0, 0, %{{.+}}] [1, 2, %{{.+}}, %{{.+}}]
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %[[BB]] : tensor<1x2x?x?xf32> at
+// CHECK-NOT: mask
+// CHECK: scf.forall.in_parallel
+func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v: tensor<2x2x48x16xf32>, %b: tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32> {
+  %o = mixer.attention %q, %k, %v, %b : (tensor<2x4x40x16xf32>, tensor<2x2x48x16xf32>, tensor<2x2x48x16xf32>, tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32>
+  return %o : tensor<2x4x40x16xf32>
+}
