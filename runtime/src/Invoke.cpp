@@ -1,0 +1,325 @@
+//===- Invoke.cpp - checking and calling entry points ---------------------===//
+//
+// Every check happens before anything is allocated for the results or the
+// entry point is called, so a failed call leaves no partial output behind.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <new>
+
+using namespace tmixrt;
+
+namespace {
+
+/// A memref descriptor of any rank up to the maximum: for rank R, sizes are
+/// `sizesAndStrides[0..R)` and strides `[R..2R)`, which is exactly the layout
+/// of tmix_abi_memref_R.
+struct Descriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizesAndStrides[2 * TMIXRT_MAX_RANK];
+};
+
+#define TMIXRT_CHECK_LAYOUT(R)                                                 \
+  static_assert(offsetof(tmix_abi_memref_##R, allocated) ==                    \
+                        offsetof(Descriptor, allocated) &&                     \
+                    offsetof(tmix_abi_memref_##R, aligned) ==                  \
+                        offsetof(Descriptor, aligned) &&                       \
+                    offsetof(tmix_abi_memref_##R, offset) ==                   \
+                        offsetof(Descriptor, offset) &&                        \
+                    offsetof(tmix_abi_memref_##R, sizes) ==                    \
+                        offsetof(Descriptor, sizesAndStrides) &&               \
+                    offsetof(tmix_abi_memref_##R, strides) ==                  \
+                        offsetof(Descriptor, sizesAndStrides) +                \
+                            R * sizeof(int64_t) &&                             \
+                    sizeof(tmix_abi_memref_##R) <= sizeof(Descriptor),         \
+                "Descriptor matches tmix_abi_memref_" #R);
+TMIXRT_CHECK_LAYOUT(1)
+TMIXRT_CHECK_LAYOUT(2)
+TMIXRT_CHECK_LAYOUT(3)
+TMIXRT_CHECK_LAYOUT(4)
+TMIXRT_CHECK_LAYOUT(5)
+TMIXRT_CHECK_LAYOUT(6)
+#undef TMIXRT_CHECK_LAYOUT
+static_assert(offsetof(tmix_abi_memref_0, offset) ==
+                  offsetof(Descriptor, offset),
+              "Descriptor matches tmix_abi_memref_0");
+
+void describe(const tmixrt_tensor &tensor, Descriptor &descriptor) {
+  descriptor.allocated = tensor.data;
+  descriptor.aligned = tensor.data;
+  descriptor.offset = 0;
+  int64_t stride = 1;
+  for (size_t i = tensor.rank; i-- > 0;) {
+    descriptor.sizesAndStrides[i] = tensor.shape[i];
+    descriptor.sizesAndStrides[tensor.rank + i] = stride;
+    stride *= tensor.shape[i] ? tensor.shape[i] : 1;
+  }
+}
+
+using Shape = std::array<int64_t, TMIXRT_MAX_RANK>;
+
+/// "argument 1 ('key') of 'attention'".
+std::string describeOperand(const tmixrt_function &fn, const char *kind,
+                            size_t index, const TensorInfo &info) {
+  return format("%s %zu ('%s') of '%s'", kind, index, info.name.c_str(),
+                fn.name.c_str());
+}
+
+/// Compares `tensor` with the expected dtype and shape (-1: any size).
+/// `why` optionally explains a mismatch in dim i.
+tmixrt_status checkTensor(const tmixrt_function &fn, const char *kind,
+                          size_t index, const TensorInfo &info,
+                          const int64_t *expected, const tmixrt_tensor *tensor,
+                          std::string (*why)(const tmixrt_function &, size_t,
+                                             size_t, const TensorInfo &,
+                                             int64_t)) {
+  std::string operand = describeOperand(fn, kind, index, info);
+  if (!tensor)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s is null", operand.c_str());
+  std::string detail;
+  if (tensor->dtype != info.info.dtype) {
+    detail =
+        format("the dtype is %s, expected %s", tmixrt_dtype_name(tensor->dtype),
+               tmixrt_dtype_name(info.info.dtype));
+  } else if (tensor->rank != info.info.rank) {
+    detail =
+        format("the rank is %zu, expected %zu", tensor->rank, info.info.rank);
+  } else {
+    for (size_t d = 0; d < info.info.rank && detail.empty(); ++d) {
+      if (expected[d] < 0 || tensor->shape[d] == expected[d])
+        continue;
+      detail = why ? why(fn, index, d, info, tensor->shape[d])
+                   : format("dimension %zu is %lld, expected %lld", d,
+                            static_cast<long long>(tensor->shape[d]),
+                            static_cast<long long>(expected[d]));
+    }
+  }
+  if (detail.empty())
+    return nullptr;
+  return makeStatus(
+      TMIXRT_INVALID_ARGUMENT, "%s: expected shape %s (%s), got %s (%s): %s",
+      operand.c_str(), formatShape(expected, info.info.rank).c_str(),
+      tmixrt_dtype_name(info.info.dtype),
+      formatShape(tensor->shape, tensor->rank).c_str(),
+      tmixrt_dtype_name(tensor->dtype), detail.c_str());
+}
+
+/// Why a caller-provided result has the wrong size in dim `d`.
+std::string resultDimMismatch(const tmixrt_function &fn, size_t /*index*/,
+                              size_t d, const TensorInfo &info, int64_t got) {
+  if (info.sourceArg[d] < 0)
+    return format("dimension %zu is %lld, expected %lld", d,
+                  static_cast<long long>(got),
+                  static_cast<long long>(info.shape[d]));
+  const TensorInfo &arg = *fn.args[static_cast<size_t>(info.sourceArg[d])];
+  return format("dimension %zu is %lld, but it must equal dimension %d of "
+                "argument %d ('%s')",
+                d, static_cast<long long>(got), info.sourceDim[d],
+                info.sourceArg[d], arg.name.c_str());
+}
+
+/// Checks the function, the argument list and the result count, and computes
+/// every result's shape. Touches nothing.
+tmixrt_status checkCall(const tmixrt_function *fn, tmixrt_tensor *const *args,
+                        size_t numArgs, bool haveResults, size_t numResults,
+                        std::vector<Shape> *resultShapes,
+                        std::vector<size_t> *resultBytes) {
+  if (!fn)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT, "the function is null");
+  if (fn->device == TMIXRT_DEVICE_CUDA)
+    return makeStatus(TMIXRT_UNAVAILABLE,
+                      "'%s' runs on CUDA, but the CUDA backend is not built "
+                      "into this libtmixrt",
+                      fn->name.c_str());
+  if (numArgs != fn->args.size()) {
+    std::string names;
+    for (const auto &arg : fn->args)
+      names += (names.empty() ? "" : ", ") + arg->name;
+    return makeStatus(
+        TMIXRT_INVALID_ARGUMENT, "'%s' takes %zu argument(s) (%s), got %zu",
+        fn->name.c_str(), fn->args.size(), names.c_str(), numArgs);
+  }
+  if (numArgs && !args)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "the argument list of '%s' is null", fn->name.c_str());
+  for (size_t i = 0; i < numArgs; ++i)
+    if (tmixrt_status status =
+            checkTensor(*fn, "argument", i, *fn->args[i], fn->args[i]->shape,
+                        args[i], nullptr))
+      return status;
+  if (numResults != fn->results.size())
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "'%s' returns %zu result(s), got room for %zu",
+                      fn->name.c_str(), fn->results.size(), numResults);
+  if (numResults && !haveResults)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "the result list of '%s' is null", fn->name.c_str());
+
+  resultShapes->resize(numResults);
+  resultBytes->resize(numResults);
+  for (size_t i = 0; i < numResults; ++i) {
+    const TensorInfo &info = *fn->results[i];
+    Shape &shape = (*resultShapes)[i];
+    for (size_t d = 0; d < info.info.rank; ++d) {
+      if (info.shape[d] >= 0) {
+        shape[d] = info.shape[d];
+        continue;
+      }
+      if (info.sourceArg[d] < 0)
+        return makeStatus(
+            TMIXRT_FAILED_PRECONDITION,
+            "%s has dynamic dimension %zu that is not derived from an "
+            "argument; tmix ABI version %u cannot call such functions",
+            describeOperand(*fn, "result", i, info).c_str(), d,
+            TMIX_ABI_VERSION);
+      const tmixrt_tensor *arg = args[static_cast<size_t>(info.sourceArg[d])];
+      shape[d] = arg->shape[static_cast<size_t>(info.sourceDim[d])];
+    }
+    size_t elements = 0;
+    if (!countElements(shape.data(), info.info.rank,
+                       tmixrt_dtype_size(info.info.dtype), &elements,
+                       &(*resultBytes)[i]))
+      return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                        "%s would have shape %s (%s), which is too large",
+                        describeOperand(*fn, "result", i, info).c_str(),
+                        formatShape(shape.data(), info.info.rank).c_str(),
+                        tmixrt_dtype_name(info.info.dtype));
+  }
+  return nullptr;
+}
+
+bool overlaps(const tmixrt_tensor &a, const tmixrt_tensor &b) {
+  if (!a.bytes || !b.bytes)
+    return false;
+  auto a0 = reinterpret_cast<uintptr_t>(a.data);
+  auto b0 = reinterpret_cast<uintptr_t>(b.data);
+  return a0 < b0 + b.bytes && b0 < a0 + a.bytes;
+}
+
+/// Builds the descriptors and calls the entry point. Everything is checked.
+tmixrt_status call(const tmixrt_function &fn, tmixrt_tensor *const *args,
+                   tmixrt_tensor *const *results) {
+  size_t count = fn.args.size() + fn.results.size();
+  std::unique_ptr<Descriptor[]> descriptors(new (std::nothrow)
+                                                Descriptor[count ? count : 1]);
+  std::unique_ptr<void *[]> pointers(
+      new (std::nothrow) void *[count ? count : 1]);
+  if (!descriptors || !pointers)
+    return makeStatus(TMIXRT_OUT_OF_MEMORY,
+                      "cannot allocate the call descriptors of '%s'",
+                      fn.name.c_str());
+  for (size_t i = 0; i < count; ++i) {
+    const tmixrt_tensor &tensor =
+        i < fn.args.size() ? *args[i] : *results[i - fn.args.size()];
+    describe(tensor, descriptors[i]);
+    pointers[i] = &descriptors[i];
+  }
+  fn.entry(pointers.get());
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+tmixrt_status tmixrt_function_result_shape(const tmixrt_function *fn,
+                                           tmixrt_tensor *const *args,
+                                           size_t num_args, size_t result_index,
+                                           int64_t *shape, size_t capacity) {
+  std::vector<Shape> shapes;
+  std::vector<size_t> bytes;
+  size_t numResults = fn ? fn->results.size() : 0;
+  if (tmixrt_status status =
+          checkCall(fn, args, num_args, true, numResults, &shapes, &bytes))
+    return status;
+  if (result_index >= numResults)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "'%s' has %zu result(s), asked for result %zu",
+                      fn->name.c_str(), numResults, result_index);
+  size_t rank = fn->results[result_index]->info.rank;
+  if (rank && (!shape || capacity < rank))
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "result %zu of '%s' has rank %zu, but the shape buffer "
+                      "holds %zu entries",
+                      result_index, fn->name.c_str(), rank,
+                      shape ? capacity : 0);
+  for (size_t d = 0; d < rank; ++d)
+    shape[d] = shapes[result_index][d];
+  return nullptr;
+}
+
+tmixrt_status tmixrt_function_invoke(const tmixrt_function *fn,
+                                     tmixrt_tensor *const *args,
+                                     size_t num_args, tmixrt_tensor **results,
+                                     size_t num_results) {
+  if (results)
+    for (size_t i = 0; i < num_results; ++i)
+      results[i] = nullptr;
+  std::vector<Shape> shapes;
+  std::vector<size_t> bytes;
+  if (tmixrt_status status = checkCall(fn, args, num_args, results != nullptr,
+                                       num_results, &shapes, &bytes))
+    return status;
+
+  auto releaseAll = [&] {
+    for (size_t i = 0; i < num_results; ++i) {
+      tmixrt_tensor_release(results[i]);
+      results[i] = nullptr;
+    }
+  };
+  for (size_t i = 0; i < num_results; ++i) {
+    const tmixrt_tensor_info &info = fn->results[i]->info;
+    if (tmixrt_status status = tmixrt_tensor_create(
+            info.dtype, info.rank, shapes[i].data(), &results[i])) {
+      releaseAll();
+      return status;
+    }
+  }
+  if (tmixrt_status status = call(*fn, args, results)) {
+    releaseAll();
+    return status;
+  }
+  return nullptr;
+}
+
+tmixrt_status tmixrt_function_invoke_into(const tmixrt_function *fn,
+                                          tmixrt_tensor *const *args,
+                                          size_t num_args,
+                                          tmixrt_tensor *const *results,
+                                          size_t num_results) {
+  std::vector<Shape> shapes;
+  std::vector<size_t> bytes;
+  if (tmixrt_status status = checkCall(fn, args, num_args, results != nullptr,
+                                       num_results, &shapes, &bytes))
+    return status;
+  for (size_t i = 0; i < num_results; ++i)
+    if (tmixrt_status status =
+            checkTensor(*fn, "result", i, *fn->results[i], shapes[i].data(),
+                        results[i], resultDimMismatch))
+      return status;
+  for (size_t i = 0; i < num_results; ++i) {
+    std::string operand = describeOperand(*fn, "result", i, *fn->results[i]);
+    for (size_t j = 0; j < num_args; ++j)
+      if (overlaps(*results[i], *args[j]))
+        return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                          "%s overlaps argument %zu ('%s'); results must not "
+                          "alias arguments",
+                          operand.c_str(), j, fn->args[j]->name.c_str());
+    for (size_t j = 0; j < i; ++j)
+      if (overlaps(*results[i], *results[j]))
+        return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                          "%s overlaps result %zu ('%s'); results must not "
+                          "alias each other",
+                          operand.c_str(), j, fn->results[j]->name.c_str());
+  }
+  return call(*fn, args, results);
+}
+
+} // extern "C"
