@@ -149,11 +149,29 @@ tmixrt_status checkCall(const tmixrt_function *fn, tmixrt_tensor *const *args,
   if (numArgs && !args)
     return makeStatus(TMIXRT_INVALID_ARGUMENT,
                       "the argument list of '%s' is null", fn->name.c_str());
-  for (size_t i = 0; i < numArgs; ++i)
-    if (tmixrt_status status =
-            checkTensor(*fn, "argument", i, *fn->args[i], fn->args[i]->shape,
-                        args[i], nullptr))
+  for (size_t i = 0; i < numArgs; ++i) {
+    const TensorInfo &info = *fn->args[i];
+    if (tmixrt_status status = checkTensor(*fn, "argument", i, info,
+                                           info.shape, args[i], nullptr))
       return status;
+    // Dynamic dims the function requires to equal an earlier argument's.
+    for (size_t d = 0; d < info.info.rank; ++d) {
+      if (info.sourceArg[d] < 0)
+        continue;
+      size_t src = static_cast<size_t>(info.sourceArg[d]);
+      size_t srcDim = static_cast<size_t>(info.sourceDim[d]);
+      int64_t want = args[src]->shape[srcDim], got = args[i]->shape[d];
+      if (got != want)
+        return makeStatus(
+            TMIXRT_INVALID_ARGUMENT,
+            "%s: dimension %zu is %lld, but it must equal dimension %zu of "
+            "argument %zu ('%s'), which is %lld; got shape %s",
+            describeOperand(*fn, "argument", i, info).c_str(), d,
+            static_cast<long long>(got), srcDim, src,
+            fn->args[src]->name.c_str(), static_cast<long long>(want),
+            formatShape(args[i]->shape, args[i]->rank).c_str());
+    }
+  }
   if (numResults != fn->results.size())
     return makeStatus(TMIXRT_INVALID_ARGUMENT,
                       "'%s' returns %zu result(s), got room for %zu",

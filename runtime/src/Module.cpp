@@ -110,9 +110,27 @@ public:
           where, format("has %u results but no result list", abi.num_results));
     for (uint32_t i = 0; i < abi.num_args; ++i) {
       fn.args.push_back(std::make_unique<TensorInfo>());
-      if (tmixrt_status status = copyTensor(
-              abi.args[i], where + format("argument %u ", i), *fn.args.back()))
+      TensorInfo &arg = *fn.args.back();
+      std::string here = where + format("argument %u ", i);
+      if (tmixrt_status status = copyTensor(abi.args[i], here, arg))
         return status;
+      // A dynamic argument dim may name an earlier argument dim it equals.
+      for (uint32_t d = 0; d < arg.info.rank; ++d) {
+        const tmix_abi_dim &dim = abi.args[i].dims[d];
+        if (dim.size >= 0 || (dim.arg == -1 && dim.dim == -1))
+          continue;
+        if (dim.arg < 0 || static_cast<uint32_t>(dim.arg) >= i)
+          return corrupt(here, format("dim %u refers to argument %d, which is "
+                                      "not an earlier argument",
+                                      d, dim.arg));
+        size_t srcRank = fn.args[static_cast<size_t>(dim.arg)]->info.rank;
+        if (dim.dim < 0 || static_cast<size_t>(dim.dim) >= srcRank)
+          return corrupt(here, format("dim %u refers to dim %d of argument "
+                                      "%d, which has rank %zu",
+                                      d, dim.dim, dim.arg, srcRank));
+        arg.sourceArg[d] = dim.arg;
+        arg.sourceDim[d] = dim.dim;
+      }
     }
     for (uint32_t i = 0; i < abi.num_results; ++i) {
       fn.results.push_back(std::make_unique<TensorInfo>());

@@ -147,7 +147,7 @@ static const tmix_abi_dim row4[] = {DYN, STATIC(4)};
 static const tmix_abi_dim row4_from_x[] = {FROM(0, 0), STATIC(4)};
 static const tmix_abi_tensor add_args[] = {
     {"x", NULL, TMIX_ABI_F32, 2, row4},
-    {"y", NULL, TMIX_ABI_F32, 2, row4},
+    {"y", NULL, TMIX_ABI_F32, 2, row4_from_x},
 };
 static const tmix_abi_tensor add_results[] = {
     {"z", NULL, TMIX_ABI_F32, 2, row4_from_x},

@@ -62,7 +62,13 @@ MAYBE_UNUSED static void twice_entry(void **args) {
 #define ENTRY twice_entry
 #endif
 
-MAYBE_UNUSED static const tmix_abi_dim x_dims[] = {{-1, -1, -1}, {2, -1, -1}};
+MAYBE_UNUSED static const tmix_abi_dim x_dims[] = {
+#if defined(FAKE_ARG_SELF_REF)
+    {-1, 0, 0}, /* an argument dim may only name an earlier argument */
+#else
+    {-1, -1, -1},
+#endif
+    {2, -1, -1}};
 static const tmix_abi_dim y_dims[] = {
 #if defined(FAKE_BAD_ARG_REF)
     {-1, 7, 0},

@@ -108,7 +108,9 @@ TEST_F(RuntimeTest, IntrospectsSignatures) {
   ASSERT_EQ(y->rank, 2u);
   EXPECT_EQ(y->shape[0], -1);
   EXPECT_EQ(y->shape[1], 4);
-  EXPECT_EQ(y->source_arg[0], -1);
+  EXPECT_EQ(y->source_arg[0], 0); // y's rows must equal x's
+  EXPECT_EQ(y->source_dim[0], 0);
+  EXPECT_EQ(y->source_arg[1], -1);
   const tmixrt_tensor_info *z = tmixrt_function_result(add, 0);
   EXPECT_STREQ(z->name, "z");
   EXPECT_EQ(z->shape[0], -1);
@@ -297,6 +299,11 @@ INSTANTIATE_TEST_SUITE_P(
                     {"corrupt", "result 0 ('y')",
                      "refers to argument 7, but the function has 1 "
                      "argument"}},
+        BadArtifact{"ArgumentDimRefersToItself",
+                    TMIXRT_FAKE_ARG_SELF_REF,
+                    TMIXRT_INVALID_ARGUMENT,
+                    {"corrupt", "argument 0", "dim 0 refers to argument 0, "
+                     "which is not an earlier argument"}},
         BadArtifact{"ResultDimRefersToDim5",
                     TMIXRT_FAKE_BAD_DIM_REF,
                     TMIXRT_INVALID_ARGUMENT,
@@ -614,6 +621,15 @@ TEST_F(RuntimeTest, RefusesWrongArgumentCount) {
                  "'add' takes 2 argument(s) (x, y), got 1");
   EXPECT_REFUSED("add", nullptr, 2, 1, TMIXRT_INVALID_ARGUMENT,
                  "argument list of 'add' is null");
+}
+
+TEST_F(RuntimeTest, RefusesInconsistentDynamicDims) {
+  Tensor x = makeF32({3, 4}), y = makeF32({2, 4});
+  tmixrt_tensor *args[] = {x.get(), y.get()};
+  EXPECT_REFUSED("add", args, 2, 1, TMIXRT_INVALID_ARGUMENT,
+                 "argument 1 ('y') of 'add': dimension 0 is 2, but it must "
+                 "equal dimension 0 of argument 0 ('x'), which is 3; got "
+                 "shape [2, 4]");
 }
 
 TEST_F(RuntimeTest, RefusesNullTensor) {

@@ -52,11 +52,14 @@ typedef enum tmix_abi_device {
   TMIX_ABI_DEVICE_CUDA = 2,
 } tmix_abi_device;
 
-/* One dimension of a tensor's shape: `size` >= 0 when static; when dynamic,
- * `size` is -1 and, for results, (`arg`, `dim`) name the argument dimension
- * it equals (`arg` = -1 when the result dim is not derived from an input;
- * such functions cannot be called through this ABI version). For arguments,
- * `arg` and `dim` are -1. */
+/* One dimension of a tensor's shape: `size` >= 0 when static. When dynamic,
+ * `size` is -1 and (`arg`, `dim`) may name an argument dimension it equals:
+ * - for a result, the argument dim its size is taken from (`arg` = -1 when
+ *   it is not derived from an input; such functions cannot be called through
+ *   this ABI version);
+ * - for an argument, an EARLIER argument's dim that it must equal (e.g. the
+ *   value length equals the key length), which the loader checks before a
+ *   call; `arg` = `dim` = -1 when the size is free. */
 typedef struct tmix_abi_dim {
   int64_t size;
   int32_t arg;
