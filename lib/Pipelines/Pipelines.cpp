@@ -21,6 +21,9 @@ namespace {
 /// (identity layouts, so entry points take plain memref descriptors), then
 /// ownership-based deallocation.
 void addBufferization(OpPassManager &pm) {
+  // Results written into caller-provided buffers (materialize_in_destination)
+  // take the place of the tensor.empty they were built in.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.allowReturnAllocsFromLoops = true;

@@ -237,8 +237,8 @@ FailureOr<SmallVector<Value>> AttentionOp::decomposeOperation(OpBuilder &b) {
   Value colPos = arith::ConstantIndexOp::create(b, loc, 0);
   auto online = OnlineAttentionOp::create(
       b, loc, TypeRange{init.acc.getType(), init.max.getType(), init.sum.getType()},
-      query, key, getValue(), getBias(), rowPos, colPos, init.acc, init.max,
-      init.sum, getScaleAttr(), getMaskAttr());
+      query, key, getValue(), rowPos, colPos, init.acc, init.max, init.sum,
+      getBias(), getScaleAttr(), getMaskAttr());
   OnlineState final = {online.getUpdatedAcc(), online.getUpdatedMax(),
                        online.getUpdatedSum()};
   RankedTensorType lseType =

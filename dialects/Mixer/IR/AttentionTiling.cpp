@@ -113,8 +113,8 @@ OnlineAttentionOp::getTiledImplementation(OpBuilder &b,
   };
   auto tiled = OnlineAttentionOp::create(
       b, loc, TypeRange{acc.getType(), max.getType(), sum.getType()}, q, k, v,
-      bias, add(getRowPos(), offsets[2]), add(getColPos(), offsets[3]), acc,
-      max, sum, getScaleAttr(), getMaskAttr());
+      add(getRowPos(), offsets[2]), add(getColPos(), offsets[3]), acc, max,
+      sum, bias, getScaleAttr(), getMaskAttr());
   return TilingResult{{tiled},
                       SmallVector<Value>(tiled->getResults()),
                       generated};

@@ -2,6 +2,7 @@
 
 #include "Mixer/IR/MixerOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
@@ -274,5 +275,46 @@ LogicalResult OnlineAttentionOp::verify() {
                            << formatShape(rows) << ", got "
                            << formatShape(type.getShape());
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape interfaces
+//===----------------------------------------------------------------------===//
+
+/// Operand dims attention requires equal: the batch of query, key, value and
+/// the key/value sequence lengths (bias dims are checked by broadcasting
+/// rules the verifier enforces statically).
+static void attentionEqualDims(SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
+  pairs.push_back({0, 0, 1, 0}); // query.B == key.B
+  pairs.push_back({0, 0, 2, 0}); // query.B == value.B
+  pairs.push_back({1, 2, 2, 2}); // key.S == value.S
+}
+
+void AttentionOp::getEqualOperandDims(
+    SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
+  attentionEqualDims(pairs);
+}
+
+void OnlineAttentionOp::getEqualOperandDims(
+    SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
+  attentionEqualDims(pairs);
+}
+
+LogicalResult AttentionOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  Location loc = getLoc();
+  auto size = [&](Value v, int64_t d) -> OpFoldResult {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!type.isDynamicDim(d))
+      return b.getIndexAttr(type.getDimSize(d));
+    return tensor::DimOp::create(b, loc, v, d).getResult();
+  };
+  OpFoldResult batch = size(getQuery(), 0), rows = size(getQuery(), 2);
+  OpFoldResult heads = b.getIndexAttr(getQueryType().getDimSize(1));
+  reifiedReturnShapes.push_back(
+      {batch, heads, rows, b.getIndexAttr(getValueType().getDimSize(3))});
+  if (getLse())
+    reifiedReturnShapes.push_back({batch, heads, rows});
   return success();
 }

@@ -5,6 +5,8 @@
 
 include "Mixer/IR/MixerBase.td"
 include "Mixer/IR/MixerAttrs.td"
+include "Mixer/IR/MixerInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -17,7 +19,10 @@ def Mixer_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 //===----------------------------------------------------------------------===//
 
 def Mixer_AttentionOp : Mixer_Op<"attention", [Pure,
-    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>,
+    DeclareOpInterfaceMethods<Mixer_OperandDimEqualityOpInterface>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Scaled dot-product attention with structured masks and GQA";
   let description = [{
     Computes softmax attention of every query row over the key rows its mask
@@ -127,7 +132,8 @@ def Mixer_OnlineAttentionOp : Mixer_Op<"online_attention", [Pure,
     DeclareOpInterfaceMethods<TilingInterface, [
         "getLoopIteratorTypes", "getIterationDomain",
         "getTiledImplementation", "getResultTilePosition"]>,
-    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+    DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>,
+    DeclareOpInterfaceMethods<Mixer_OperandDimEqualityOpInterface>]> {
   let summary = "One step of flash attention: fold a block of keys into a running softmax state";
   let description = [{
     Updates the running state `(acc, max, sum)` of an online softmax with the
@@ -173,12 +179,13 @@ def Mixer_OnlineAttentionOp : Mixer_Op<"online_attention", [Pure,
     Mixer_FloatTensor:$query,
     Mixer_FloatTensor:$key,
     Mixer_FloatTensor:$value,
-    Optional<Mixer_FloatTensor>:$bias,
     Index:$row_pos,
     Index:$col_pos,
     RankedTensorOf<[F32]>:$acc,
     RankedTensorOf<[F32]>:$max,
     RankedTensorOf<[F32]>:$sum,
+    // Last, so that the operands before it keep fixed positions.
+    Optional<Mixer_FloatTensor>:$bias,
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<Mixer_MaskAttr>:$mask
   );
@@ -215,9 +222,8 @@ def Mixer_OnlineAttentionOp : Mixer_Op<"online_attention", [Pure,
       return ::llvm::cast<::mlir::RankedTensorType>(getValue().getType());
     }
     ::mlir::MutableOperandRange getDpsInitsMutable() {
-      return ::mlir::MutableOperandRange(getOperation(),
-                                         getOperation()->getNumOperands() - 3,
-                                         3);
+      // acc, max, sum: operands 5, 6, 7.
+      return ::mlir::MutableOperandRange(getOperation(), 5, 3);
     }
   }];
 }

@@ -182,8 +182,8 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
   auto foldBlock = [&](OpBuilder &b, Location l, MaskAttr blockMask,
                        ValueRange state, Value j, Value cur) -> ValueRange {
     auto whole = OnlineAttentionOp::create(
-        b, l, state.getTypes(), qT, kT, vT, biasT, rowPos, colPos, state[0],
-        state[1], state[2], op.getScaleAttr(),
+        b, l, state.getTypes(), qT, kT, vT, rowPos, colPos, state[0],
+        state[1], state[2], biasT, op.getScaleAttr(),
         blockMask.isFull() ? MaskAttr() : blockMask);
     FailureOr<TilingResult> tiled = whole.getTiledImplementation(
         b, {zero, zero, zero, j}, {one, g, rows, cur});

@@ -1,0 +1,5 @@
+//===- MixerInterfaces.cpp - mixer dialect interfaces ---------------------===//
+
+#include "Mixer/IR/MixerInterfaces.h"
+
+#include "Mixer/IR/MixerInterfaces.cpp.inc"

@@ -1,0 +1,54 @@
+//===- Artifact.h - ahead-of-time compilation to a shared library -*- C++ -*-===//
+//
+// The driver behind tmix-compile: turns every public func.func of a module
+// into an entry point of a shared library that libtmixrt loads, following
+// the ABI of runtime/include/tmixrt/abi.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TMIX_TARGET_ARTIFACT_H
+#define TMIX_TARGET_ARTIFACT_H
+
+#include "tmix/Pipelines/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <string>
+
+namespace tmix {
+
+struct ArtifactOptions {
+  /// Code generation target; only "cpu" for now.
+  std::string target = "cpu";
+  /// CPU to generate code for: "native" (the host, with all its features) or
+  /// an LLVM CPU name such as "x86-64-v3".
+  std::string cpu = "native";
+  /// Options of tmix-cpu-pipeline.
+  int64_t queryTile = 64;
+  int64_t keyTile = 128;
+  bool skipMaskedTiles = true;
+  bool parallel = true;
+  /// Where to write a C header describing the entry points ("" = none).
+  std::string headerPath;
+  /// The name of the input, recorded in the header.
+  std::string sourceName = "<stdin>";
+  /// The C compiler/linker driver used to link the library ("" = the clang
+  /// of the LLVM installation tmix was built with).
+  std::string linker;
+  /// Keep the intermediate files (object, metadata source) next to the
+  /// output, for debugging.
+  bool keepIntermediates = false;
+};
+
+/// Compiles `module` into the shared library `outputPath` (and the header of
+/// `options.headerPath`). Errors are reported as diagnostics on the module's
+/// context; on failure no output file is left behind. `module` is lowered in
+/// place.
+mlir::LogicalResult compileArtifact(mlir::ModuleOp module,
+                                    llvm::StringRef outputPath,
+                                    const ArtifactOptions &options);
+
+} // namespace tmix
+
+#endif // TMIX_TARGET_ARTIFACT_H

@@ -1,0 +1,99 @@
+//===- tmix-compile.cpp - compile a mixer model into a shared library -----===//
+//
+//   tmix-compile in.mlir -o libname.so [--emit-header name.h] [--target=cpu]
+//
+// A thin main over tmix::compileArtifact (lib/Target): every public
+// func.func of the input becomes an entry point of the library, loadable
+// with libtmixrt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tmix/InitAll.h"
+#include "tmix/Target/Artifact.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace llvm;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+                                      cl::init("-"));
+static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
+                                       cl::value_desc("lib.so"), cl::Required);
+static cl::opt<std::string> headerFile("emit-header",
+                                       cl::desc("Also write a C header"),
+                                       cl::value_desc("name.h"));
+static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
+                                   cl::init("cpu"));
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("CPU to generate code for: native, or an LLVM CPU "
+                        "name such as x86-64-v3"),
+        cl::init("native"));
+static cl::opt<int64_t> queryTile("query-tile",
+                                  cl::desc("Query rows per attention tile"),
+                                  cl::init(64));
+static cl::opt<int64_t> keyTile("key-tile",
+                                cl::desc("Keys per step of the key loop"),
+                                cl::init(128));
+static cl::opt<bool>
+    noMaskBounds("no-mask-bounds",
+                 cl::desc("Do not bound key loops by the mask (for measuring "
+                          "what mask-aware tiling saves)"),
+                 cl::init(false));
+static cl::opt<bool> serial("serial",
+                            cl::desc("Generate single-threaded code (no "
+                                     "OpenMP)"),
+                            cl::init(false));
+static cl::opt<bool> keep("keep-intermediates",
+                          cl::desc("Keep the object and metadata source in "
+                                   "the temporary directory"),
+                          cl::init(false));
+
+int main(int argc, char **argv) {
+  InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tmix-compile: compiles the public functions of a mixer-dialect module "
+      "into a shared library for libtmixrt\n");
+
+  mlir::DialectRegistry registry;
+  tmix::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string error;
+  std::unique_ptr<MemoryBuffer> input = mlir::openInputFile(inputFile, &error);
+  if (!input) {
+    errs() << "tmix-compile: " << error << "\n";
+    return 1;
+  }
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module || failed(mlir::verify(*module)))
+    return 1;
+
+  tmix::ArtifactOptions options;
+  options.target = target;
+  options.cpu = cpu;
+  options.queryTile = queryTile;
+  options.keyTile = keyTile;
+  options.skipMaskedTiles = !noMaskBounds;
+  options.parallel = !serial;
+  options.headerPath = headerFile;
+  options.sourceName = inputFile;
+  options.keepIntermediates = keep;
+  if (queryTile < 1 || keyTile < 1) {
+    errs() << "tmix-compile: --query-tile and --key-tile must be >= 1\n";
+    return 1;
+  }
+  return failed(tmix::compileArtifact(*module, outputFile, options)) ? 1 : 0;
+}
