@@ -282,23 +282,34 @@ LogicalResult OnlineAttentionOp::verify() {
 // Shape interfaces
 //===----------------------------------------------------------------------===//
 
-/// Operand dims attention requires equal: the batch of query, key, value and
-/// the key/value sequence lengths (bias dims are checked by broadcasting
-/// rules the verifier enforces statically).
-static void attentionEqualDims(SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
+/// Operand dims attention requires equal: the batch of query, key and value,
+/// the key/value sequence lengths, and each dynamic bias dim with the
+/// [B, Hq, L, S] extent it is right-aligned to (operand `biasIndex`).
+static void attentionEqualDims(Value bias, int64_t biasIndex,
+                               SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
   pairs.push_back({0, 0, 1, 0}); // query.B == key.B
   pairs.push_back({0, 0, 2, 0}); // query.B == value.B
   pairs.push_back({1, 2, 2, 2}); // key.S == value.S
+  if (!bias)
+    return;
+  auto type = cast<RankedTensorType>(bias.getType());
+  // [B, Hq, L, S] as (operand, dim); Hq is static.
+  const std::array<int64_t, 2> target[] = {{0, 0}, {0, 1}, {0, 2}, {1, 2}};
+  for (int64_t d = 0, r = type.getRank(); d < r; ++d)
+    if (type.isDynamicDim(d) && d + 4 - r != 1)
+      pairs.push_back(
+          {biasIndex, d, target[d + 4 - r][0], target[d + 4 - r][1]});
 }
 
 void AttentionOp::getEqualOperandDims(
     SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
-  attentionEqualDims(pairs);
+  attentionEqualDims(getBias(), 3, pairs);
 }
 
 void OnlineAttentionOp::getEqualOperandDims(
     SmallVectorImpl<std::array<int64_t, 4>> &pairs) {
-  attentionEqualDims(pairs);
+  // The state is [B, Hq, L, ...] like the query.
+  attentionEqualDims(getBias(), 8, pairs);
 }
 
 LogicalResult AttentionOp::reifyResultShapes(
