@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# The main job for now: builds tmix, lowers examples/attention.mlir (causal
-# GQA attention in the mixer dialect) with tmix-reference-pipeline, runs it on
-# mlir-runner's JIT, and prints results and the time per call.
+# The main job: builds tmix, compiles examples/attention.mlir (causal GQA
+# attention in the mixer dialect) ahead of time into a shared library with
+# tmix-compile, and runs it with tmix-run through libtmixrt on seeded random
+# inputs, printing the outputs and the time per call.
+#
+#   scripts/run-example.sh            # L = S = 1024
+#   L=4096 scripts/run-example.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${BUILD_DIR:-build}
+len=${L:-1024}
 scripts/setup.sh >/dev/null
 cmake -G Ninja -S . -B "$build_dir" >/dev/null
-cmake --build "$build_dir" --target tmix-opt
+cmake --build "$build_dir" --target tmix-compile tmix-run
 
-llvm=/usr/lib/llvm-22
-echo "== tmix-opt --tmix-reference-pipeline examples/attention.mlir | mlir-runner"
-"$build_dir/bin/tmix-opt" examples/attention.mlir --tmix-reference-pipeline |
-  "$llvm/bin/mlir-runner" -e main -entry-point-result=void -O3 \
-    -shared-libs="$llvm/lib/libmlir_runner_utils.so,$llvm/lib/libmlir_c_runner_utils.so"
+out="$build_dir/examples"
+mkdir -p "$out"
+echo "== tmix-compile examples/attention.mlir -o $out/libattention.so --emit-header $out/attention.h"
+start=$(date +%s%N)
+"$build_dir/bin/tmix-compile" examples/attention.mlir -o "$out/libattention.so" \
+  --emit-header "$out/attention.h"
+echo "compiled in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+"$build_dir/bin/tmix-run" "$out/libattention.so" --list
+echo "== tmix-run: B=1, L=S=$len, all cores, 10 timed calls"
+"$build_dir/bin/tmix-run" "$out/libattention.so" --function attention \
+  --random-inputs --seed=1 \
+  --shape=query=1x8x${len}x64 --shape=key=1x2x${len}x64 --shape=value=1x2x${len}x64 \
+  --benchmark=10
