@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build python3
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libomp-22-dev libgtest-dev libbenchmark-dev libopenblas-dev
+  libomp-22-dev libclang-rt-22-dev libgtest-dev libbenchmark-dev libopenblas-dev
 )
 
 missing=()
