@@ -84,6 +84,7 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   tile.skipMaskedTiles = options.skipMaskedTiles;
   pm.addPass(mixer::createTileAttentionPass(tile));
   pm.addPass(mixer::createDecomposeAttentionPass());
+  pm.addPass(mixer::createApproximateMathPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   addBufferization(pm);

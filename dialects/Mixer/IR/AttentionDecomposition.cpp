@@ -44,6 +44,20 @@ Value toF32(OpBuilder &b, Location loc, Value v) {
   return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
 }
 
+/// Flags of the accumulations: reassociation (so that reductions vectorize)
+/// and contraction into FMAs. Never nnan/ninf: -inf marks masked scores.
+arith::FastMathFlagsAttr accumulateFlags(OpBuilder &b) {
+  return arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc |
+                          arith::FastMathFlags::contract);
+}
+
+/// acc + x * y with accumulateFlags.
+Value fma(OpBuilder &b, Location loc, Value acc, Value x, Value y) {
+  Value prod = arith::MulFOp::create(b, loc, x, y, accumulateFlags(b));
+  return arith::AddFOp::create(b, loc, acc, prod, accumulateFlags(b));
+}
+
 /// `m` when finite, else 0: keeps exp(s - m) and m + log(sum) well defined
 /// for rows whose every key is masked (m = -inf).
 Value safeMax(OpBuilder &b, Location loc, Value m) {
@@ -285,10 +299,10 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                                    map(6, {b0, h1, g2, i3, x4})},
                ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kPar, kRed},
                [&](OpBuilder &nb, Location l, ValueRange args) {
-                 Value prod = arith::MulFOp::create(
-                     nb, l, toF32(nb, l, args[0]), toF32(nb, l, args[1]));
                  linalg::YieldOp::create(
-                     nb, l, Value(arith::AddFOp::create(nb, l, args[2], prod)));
+                     nb, l,
+                     fma(nb, l, args[2], toF32(nb, l, args[0]),
+                         toF32(nb, l, args[1])));
                })
                .getResult(0);
 
@@ -391,7 +405,9 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
           ArrayRef<AffineMap>{scoreMap, rowMap}, rowReduce,
           [&](OpBuilder &nb, Location l, ValueRange args) {
             linalg::YieldOp::create(
-                nb, l, Value(arith::AddFOp::create(nb, l, args[1], args[0])));
+                nb, l,
+                Value(arith::AddFOp::create(nb, l, args[1], args[0],
+                                            accumulateFlags(nb))));
           })
           .getResult(0);
 
@@ -406,19 +422,19 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                 nb, l, Value(arith::MulFOp::create(nb, l, args[0], args[1])));
           })
           .getResult(0);
+  // Dims (b h g i j e): the reduction over keys j comes before the value dim
+  // e, so the innermost loop walks contiguous rows of V and acc.
   Value newAcc =
       linalg::GenericOp::create(
           b, loc, acc.getType(), ValueRange{scores, value},
           ValueRange{scaledAcc},
-          ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, y5}),
-                              map(6, {b0, h1, y5, x4}),
-                              map(6, {b0, h1, g2, i3, x4})},
-          ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kPar, kRed},
+          ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, x4}),
+                              map(6, {b0, h1, x4, y5}),
+                              map(6, {b0, h1, g2, i3, y5})},
+          ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kPar},
           [&](OpBuilder &nb, Location l, ValueRange args) {
-            Value prod =
-                arith::MulFOp::create(nb, l, args[0], toF32(nb, l, args[1]));
             linalg::YieldOp::create(
-                nb, l, Value(arith::AddFOp::create(nb, l, args[2], prod)));
+                nb, l, fma(nb, l, args[2], args[0], toF32(nb, l, args[1])));
           })
           .getResult(0);
 

@@ -81,4 +81,22 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
   ];
 }
 
+def ApproximateMathPass : Pass<"mixer-approximate-math"> {
+  let summary = "Replace math.exp and math.log by vectorizable polynomial approximations";
+  let description = [{
+    Rewrites `math.exp` and `math.log` on f32 (scalars or vectors) into the
+    polynomial approximations of MLIR's math dialect, built from arith ops
+    only. Lowered straight to LLVM, each `math.exp` in a loop becomes a
+    scalar `expf` call that blocks vectorization of the softmax; the
+    approximations vectorize like any arithmetic. Their error is a few ulp,
+    and `exp(-inf)` stays exactly 0 (the masked scores of attention rely on
+    it).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // MIXER_TRANSFORMS_PASSES_TD

@@ -10,7 +10,6 @@
 // CHECK-DAG: #[[QMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
 // CHECK-DAG: #[[KMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
 // CHECK-DAG: #[[SMAP6:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
-// CHECK-DAG: #[[VMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
 // CHECK-DAG: #[[ID5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
 // CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @causal_gqa
@@ -28,6 +27,10 @@
 // CHECK: %[[MAXS:.+]] = tensor.expand_shape %[[MAX0]] {{\[}}[0], [1, 2], [3]]
 // CHECK: %[[S0:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[KMAP]], #[[SMAP6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[QS]], %[[K]] : tensor<1x2x4x128x64xf32>, tensor<1x2x128x64xf32>) outs(%{{.+}} : tensor<1x2x4x128x128xf32>)
+// Accumulations may be reassociated (vectorized reductions) and fused
+// into FMAs; never nnan/ninf, which would break the -inf of masked scores.
+// CHECK: arith.mulf %{{.+}}, %{{.+}} fastmath<reassoc,contract> : f32
+// CHECK: arith.addf %{{.+}}, %{{.+}} fastmath<reassoc,contract> : f32
 // The epilogue: scale, then -inf where key j + col_pos > i + row_pos.
 // CHECK: %[[S1:.+]] = linalg.generic {indexing_maps = [#[[ID5]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} outs(%[[S0]] : tensor<1x2x4x128x128xf32>)
 // CHECK: arith.mulf %{{.+}}, %{{.+}} : f32
@@ -47,7 +50,9 @@
 // CHECK: math.exp
 // CHECK: %[[SUM:.+]] = linalg.generic {{.+}} ins(%[[P2]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>)
 // CHECK: %[[ACCR:.+]] = linalg.generic {{.+}} ins(%[[MC]]#1 : tensor<1x2x4x128xf32>) outs(%[[ACCS]] : tensor<1x2x4x128x64xf32>)
-// CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[VMAP]], #[[SMAP6]]], {{.+}} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>) outs(%[[ACCR]] : tensor<1x2x4x128x64xf32>)
+// P·V iterates (b, h, g, i, j, e): the key reduction j before the value dim
+// e, so the innermost loop walks rows of V and acc.
+// CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[SMAP6]], #[[KMAP]], #[[QMAP]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>) outs(%[[ACCR]] : tensor<1x2x4x128x64xf32>)
 // CHECK: %[[ACCM:.+]] = tensor.collapse_shape %[[ACC]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x4x128x64xf32> into tensor<1x8x128x64xf32>
 // CHECK: %[[SUMM:.+]] = tensor.collapse_shape %[[SUM]]
 // CHECK: %[[R:.+]] = linalg.generic {{.+}} ins(%[[ACCM]], %[[SUMM]] : tensor<1x8x128x64xf32>, tensor<1x8x128xf32>)
