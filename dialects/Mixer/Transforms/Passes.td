@@ -59,6 +59,10 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
     GQA: the `G` query heads of a key/value head form one tile and read the
     same key/value block, never a copy.
 
+    The state of a tile is created at the full tile size (a static shape) and
+    sliced to the tile's rows, so that CPU code keeps it on the thread's
+    stack; it must fit in 1 MiB (G × query-tile × (Dv + 2) × 4 bytes).
+
     Promise: after this pass no `mixer.attention` remains; every
     `mixer.online_attention` works on one tile.
   }];

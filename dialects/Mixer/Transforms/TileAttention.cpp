@@ -24,6 +24,10 @@ using namespace tmix::mixer;
 
 namespace {
 
+/// Upper bound of a tile's online-softmax state: it is kept on the stack of
+/// the thread running the tile (see tmix-cpu-pipeline).
+constexpr int64_t kMaxStateBytes = 1 << 20;
+
 /// The keys a tile of query rows needs, as index values: the loop runs over
 /// [lo, hi); a key block inside [fullLo, fullHi) is kept by the mask for
 /// every row of the tile.
@@ -90,6 +94,16 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
   MLIRContext *ctx = rewriter.getContext();
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         bias = op.getBias();
+  // The state of a tile lives on the stack of the thread running it.
+  int64_t stateBytes = op.getQueryType().getDimSize(1) /
+                       op.getKeyType().getDimSize(1) * queryTile *
+                       (op.getValueType().getDimSize(3) + 2) * 4;
+  if (stateBytes > kMaxStateBytes)
+    return op.emitOpError()
+           << "mixer-tile-attention: the softmax state of one tile (" << stateBytes
+           << " bytes for " << op.getGroupSize() << " query heads x "
+           << queryTile << " rows x Dv = " << op.getValueType().getDimSize(3)
+           << ") exceeds " << kMaxStateBytes << " bytes; use a smaller query-tile";
   int64_t hkv = op.getKeyType().getDimSize(1);
   int64_t group = op.getGroupSize();
   int64_t d = op.getQueryType().getDimSize(3);
@@ -173,7 +187,21 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
                             arith::ConstantIndexOp::create(rewriter, loc, 1)));
   KeyRange range = computeKeyRange(rewriter, loc, mask, rowPos, pMax, sVal,
                                    skipMaskedTiles);
-  OnlineState init = buildInitialState(rewriter, loc, {one, g, rows}, dv);
+  // The state is allocated at the full tile size (a static shape, so that
+  // the CPU pipeline can keep it on the stack of the thread running the
+  // tile) and sliced to the tile's rows.
+  OnlineState full = buildInitialState(
+      rewriter, loc, {one, g, rewriter.getIndexAttr(queryTile)}, dv);
+  auto rowsOf = [&](Value t, int64_t rank) -> Value {
+    SmallVector<OpFoldResult> offs(rank, zero), sizes = {one, g, rows};
+    if (rank == 4)
+      sizes.push_back(rewriter.getIndexAttr(dv));
+    SmallVector<OpFoldResult> strides(rank, one);
+    return tensor::ExtractSliceOp::create(rewriter, loc, t, offs, sizes,
+                                          strides);
+  };
+  OnlineState init = {rowsOf(full.acc, 4), rowsOf(full.max, 3),
+                      rowsOf(full.sum, 3)};
   Value colPos = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, keyTile);
 

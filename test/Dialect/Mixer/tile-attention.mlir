@@ -1,8 +1,10 @@
 // RUN: tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=32 key-tile=64" | FileCheck %s
 // RUN: tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=32 key-tile=64 skip-masked-tiles=false" | FileCheck %s --check-prefix=UNBOUNDED
 // RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=0" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=4096" 2>&1 | FileCheck %s --check-prefix=BIGSTATE
 
 // BADOPT: query-tile and key-tile must be >= 1, got 0 and 128
+// BIGSTATE: error: 'mixer.attention' op mixer-tile-attention: the softmax state of one tile (4325376 bytes for 4 query heads x 4096 rows x Dv = 64) exceeds 1048576 bytes; use a smaller query-tile
 
 // Causal GQA, L = 100, S = 130: forall over (batch, kv head, query tile);
 // the 4 query heads of a kv head form one tile and read the same K/V head
@@ -28,7 +30,8 @@
 // CHECK:   %[[P0:.+]] = arith.addi %[[OFF]], %[[ROW0]] : index
 // CHECK:   %[[HI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
 // CHECK:   %[[FULLHI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
-// CHECK:   linalg.fill {{.+}} -> tensor<1x4x?x64xf32>
+// CHECK:   %[[ACC0:.+]] = linalg.fill {{.+}} -> tensor<1x4x32x64xf32>
+// CHECK:   tensor.extract_slice %[[ACC0]][0, 0, 0, 0] [1, 4, %[[NR]], 64]
 // CHECK:   %{{.+}}:3 = scf.for %[[J:.+]] = %{{.+}} to %[[HI]] step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}, %[[M:.+]] = %{{.+}}, %[[L:.+]] = %{{.+}})
 // CHECK:     %[[BN:.+]] = affine.min #{{.+}}(%[[J]], %[[HI]])
 // CHECK:     %[[END:.+]] = arith.addi %[[J]], %[[BN]] : index
