@@ -4,6 +4,7 @@
 
 #include "Mixer/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -48,6 +49,10 @@ void addBufferization(OpPassManager &pm) {
 
 /// Loops on memrefs to the LLVM dialect.
 void addLowerToLLVM(OpPassManager &pm, bool openmp) {
+  // n-D vector transfers to 1-D ones (unrolled), reductions to 1-D.
+  VectorTransferToSCFOptions toScf;
+  toScf.unroll = true;
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toScf));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // bf16 <-> f32 conversions as integer ops: no compiler-rt helpers needed.
   arith::ArithExpandOpsPassOptions expand;
@@ -94,6 +99,17 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(mixer::createApproximateMathPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.vectorize) {
+    mixer::VectorizeAttentionPassOptions vectorize;
+    vectorize.rows = options.registerRows;
+    vectorize.cols = options.registerCols;
+    pm.addPass(mixer::createVectorizeAttentionPass(vectorize));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    // Accumulator tiles become loop-carried vectors: registers.
+    pm.addPass(createLoopInvariantSubsetHoistingPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   addBufferization(pm);
   if (options.parallel)
     pm.addPass(createForallToParallelLoopPass());

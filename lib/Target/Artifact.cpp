@@ -504,8 +504,12 @@ LogicalResult tmix::compileArtifact(ModuleOp module, StringRef outputPath,
       list.push_back((f.getValue() ? "+" : "-") + f.getKey().str());
     features = llvm::join(list, ",");
   }
+  // Multiply-adds of the kernels may fuse into FMAs (the accumulations are
+  // reassociable by construction; see mixer-decompose-attention).
+  llvm::TargetOptions targetOptions;
+  targetOptions.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return emitError(loc) << "tmix-compile: cannot create a target machine for "

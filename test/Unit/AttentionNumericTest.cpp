@@ -3,7 +3,8 @@
 // Builds mixer.attention through the C++ API, compiles it with each lowering
 // (tmix-reference-pipeline: the unfused decomposition; tmix-cpu-pipeline:
 // flash-style tiles, with tiny odd tiles, with the default tiles on all
-// cores, and without mask-bounded loops) and compares every output and lse
+// cores (register-tiled and vectorized, with partial register tiles at the
+// edges), without mask-bounded loops, and without vectorization) and compares every output and lse
 // against the double-precision reference of test/Reference, over masks, GQA,
 // L != S, odd head dims, biases, element types and dynamic shapes.
 //
@@ -223,7 +224,13 @@ void runAndCompare(ExecutionEngine &engine, const Case &c,
 }
 
 /// The lowerings under test.
-enum class Lowering { Reference, TiledOddSerial, TiledParallel, TiledUnbounded };
+enum class Lowering {
+  Reference,
+  TiledOddSerial,
+  TiledParallel,
+  TiledUnbounded,
+  TiledScalar
+};
 
 const char *name(Lowering l) {
   switch (l) {
@@ -235,6 +242,8 @@ const char *name(Lowering l) {
     return "tiled_default_parallel";
   case Lowering::TiledUnbounded:
     return "tiled_q4_k4_unbounded";
+  case Lowering::TiledScalar:
+    return "tiled_q8_k24_not_vectorized";
   }
   return "";
 }
@@ -251,13 +260,17 @@ void buildPipeline(OpPassManager &pm, Lowering l) {
     options.queryTile = 4;
     options.keyTile = 4;
     options.skipMaskedTiles = false;
+  } else if (l == Lowering::TiledScalar) {
+    options.queryTile = 8;
+    options.keyTile = 24;
+    options.vectorize = false;
   }
   tmix::buildCPUPipeline(pm, options);
 }
 
 const Lowering kLowerings[] = {Lowering::Reference, Lowering::TiledOddSerial,
-                               Lowering::TiledParallel,
-                               Lowering::TiledUnbounded};
+                               Lowering::TiledParallel, Lowering::TiledUnbounded,
+                               Lowering::TiledScalar};
 
 std::unique_ptr<ExecutionEngine> compile(ModuleOp module, Lowering l,
                                          std::string &error) {

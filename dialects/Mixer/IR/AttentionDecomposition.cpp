@@ -287,24 +287,37 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
   AffineMap rowMap = map(5, {b0, h1, g2, i3});
   AffineMap rowId = map(4, {b0, h1, g2, i3});
 
-  // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] * k[b,h,j,d]     (b h g i j d)
+  // kᵀ[b,h,d,j] = k[b,h,j,d]: one transpose per key block, so that the
+  // score contraction reads rows of kᵀ along j (outer-product friendly).
+  SmallVector<OpFoldResult> keySizes = mixedSizes(b, loc, key);
+  Value keyT = linalg::TransposeOp::create(
+                   b, loc, key,
+                   tensor::EmptyOp::create(
+                       b, loc,
+                       ArrayRef<OpFoldResult>{keySizes[0], keySizes[1],
+                                              keySizes[3], keySizes[2]},
+                       cast<RankedTensorType>(key.getType()).getElementType()),
+                   ArrayRef<int64_t>{0, 1, 3, 2})
+                   .getResult()[0];
+
+  // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] * kᵀ[b,h,d,j]     (b h g i j d)
   SmallVector<OpFoldResult> rowSizes = mixedSizes(b, loc, max);
   SmallVector<OpFoldResult> scoreSizes(rowSizes);
   scoreSizes.push_back(tensor::getMixedSize(b, loc, key, 2));
   Value scores = filled(b, loc, scoreSizes, 0.0f);
-  scores = linalg::GenericOp::create(
-               b, loc, scores.getType(), ValueRange{q, key}, ValueRange{scores},
-               ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, y5}),
-                                   map(6, {b0, h1, x4, y5}),
-                                   map(6, {b0, h1, g2, i3, x4})},
-               ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kPar, kRed},
-               [&](OpBuilder &nb, Location l, ValueRange args) {
-                 linalg::YieldOp::create(
-                     nb, l,
-                     fma(nb, l, args[2], toF32(nb, l, args[0]),
-                         toF32(nb, l, args[1])));
-               })
-               .getResult(0);
+  auto qk = linalg::GenericOp::create(
+      b, loc, scores.getType(), ValueRange{q, keyT}, ValueRange{scores},
+      ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, y5}),
+                          map(6, {b0, h1, y5, x4}),
+                          map(6, {b0, h1, g2, i3, x4})},
+      ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kPar, kRed},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l,
+                                fma(nb, l, args[2], toF32(nb, l, args[0]),
+                                    toF32(nb, l, args[1])));
+      });
+  qk->setAttr(kRoleAttr, b.getStringAttr(kRoleScores));
+  scores = qk.getResult(0);
 
   // s = s * scale + bias; -inf where the mask hides the key.  (b h g i j)
   MaskAttr mask = getMaskOrNone();
@@ -424,19 +437,18 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
           .getResult(0);
   // Dims (b h g i j e): the reduction over keys j comes before the value dim
   // e, so the innermost loop walks contiguous rows of V and acc.
-  Value newAcc =
-      linalg::GenericOp::create(
-          b, loc, acc.getType(), ValueRange{scores, value},
-          ValueRange{scaledAcc},
-          ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, x4}),
-                              map(6, {b0, h1, x4, y5}),
-                              map(6, {b0, h1, g2, i3, y5})},
-          ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kPar},
-          [&](OpBuilder &nb, Location l, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, l, fma(nb, l, args[2], args[0], toF32(nb, l, args[1])));
-          })
-          .getResult(0);
+  auto pv = linalg::GenericOp::create(
+      b, loc, acc.getType(), ValueRange{scores, value}, ValueRange{scaledAcc},
+      ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, x4}),
+                          map(6, {b0, h1, x4, y5}),
+                          map(6, {b0, h1, g2, i3, y5})},
+      ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kPar},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, l, fma(nb, l, args[2], args[0], toF32(nb, l, args[1])));
+      });
+  pv->setAttr(kRoleAttr, b.getStringAttr(kRoleValues));
+  Value newAcc = pv.getResult(0);
 
   return SmallVector<Value>{
       mergeHeads(b, loc, newAcc, cast<RankedTensorType>(getAcc().getType())),

@@ -15,6 +15,13 @@
 
 namespace tmix::mixer {
 
+/// Discardable attribute naming the role of a linalg op produced by the
+/// decomposition of attention, for schedules: the score contraction
+/// (q·kᵀ over the head dim) and the value contraction (p·v over keys).
+constexpr llvm::StringLiteral kRoleAttr = "tmix.role";
+constexpr llvm::StringLiteral kRoleScores = "scores";
+constexpr llvm::StringLiteral kRoleValues = "values";
+
 /// The i1 predicate "key position `keyPos` is visible to query position
 /// `queryPos`" (both index values, absolute positions) for `mask`. Returns
 /// null for a mask that keeps every key.

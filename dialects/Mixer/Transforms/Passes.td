@@ -85,6 +85,41 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
   ];
 }
 
+def VectorizeAttentionPass : Pass<"mixer-vectorize-attention"> {
+  let summary = "Register-tile and vectorize the contractions of decomposed attention tiles";
+  let description = [{
+    Schedules the two contractions that the decomposition of
+    `mixer.online_attention` tags with `tmix.role` (`scores`: q·kᵀ over the
+    head dim; `values`: p·v over the keys) for CPU vector units, by
+    interpreting a transform-dialect schedule built into tmix:
+
+    - tile into register tiles of `rows` × `cols` outputs with the reduction
+      innermost (`tile_using_for`, size 1 along the reduction);
+    - peel the loops whose trip counts are not multiples of the register
+      tile, so that every full tile has a static shape;
+    - vectorize the full tiles (`structured.vectorize`): each reduction step
+      becomes an outer product (a broadcast column of q or p times a row of
+      kᵀ or v); partial tiles at the edges stay scalar loops.
+
+    The pipeline then hoists the accumulators out of the reduction loops
+    (`loop-invariant-subset-hoisting`), so a register tile lives in vector
+    registers for its whole reduction. `rows` × `cols` / lanes accumulators
+    must fit the register file: 4 × 16 suits AVX2 (8 accumulators of 8
+    lanes), 8 × 32 AVX-512.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Output rows of a register tile">,
+    Option<"cols", "cols", "int64_t", /*default=*/"16",
+           "Output columns of a register tile (a multiple of the vector width)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect",
+    "::mlir::transform::TransformDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ApproximateMathPass : Pass<"mixer-approximate-math"> {
   let summary = "Replace math.exp and math.log by vectorizable polynomial approximations";
   let description = [{

@@ -31,6 +31,19 @@ struct CPUPipelineOptions
       llvm::cl::desc("Bound key loops by the mask; no mask math in blocks "
                      "the mask keeps entirely"),
       llvm::cl::init(true)};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Register-tile and vectorize the attention contractions "
+                     "(mixer-vectorize-attention)"),
+      llvm::cl::init(true)};
+  Option<int64_t> registerRows{*this, "register-rows",
+                               llvm::cl::desc("Rows of a register tile"),
+                               llvm::cl::init(4)};
+  Option<int64_t> registerCols{
+      *this, "register-cols",
+      llvm::cl::desc("Columns of a register tile (multiple of the vector "
+                     "width)"),
+      llvm::cl::init(16)};
   Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run tile loops on all cores (OpenMP; the code then "

@@ -9,6 +9,7 @@
 
 // CHECK-DAG: #[[QMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
 // CHECK-DAG: #[[KMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+// CHECK-DAG: #[[KTMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
 // CHECK-DAG: #[[SMAP6:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
 // CHECK-DAG: #[[ID5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
 // CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
@@ -25,8 +26,12 @@
 // CHECK: %[[QS:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 2, 4, 128, 64]
 // CHECK: %[[ACCS:.+]] = tensor.expand_shape %[[ACC0]] {{\[}}[0], [1, 2], [3], [4]]
 // CHECK: %[[MAXS:.+]] = tensor.expand_shape %[[MAX0]] {{\[}}[0], [1, 2], [3]]
-// CHECK: %[[S0:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[KMAP]], #[[SMAP6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[QS]], %[[K]] : tensor<1x2x4x128x64xf32>, tensor<1x2x128x64xf32>) outs(%{{.+}} : tensor<1x2x4x128x128xf32>)
+// K is transposed once per key block; the score contraction reads kᵀ rows
+// and is tagged for the CPU schedule.
+// CHECK: %[[KT:.+]] = linalg.transpose ins(%[[K]] : tensor<1x2x128x64xf32>) outs(%{{.+}} : tensor<1x2x64x128xf32>) permutation = [0, 1, 3, 2]
+// CHECK: %[[S0:.+]] = linalg.generic {indexing_maps = [#[[QMAP]], #[[KTMAP]], #[[SMAP6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[QS]], %[[KT]] : tensor<1x2x4x128x64xf32>, tensor<1x2x64x128xf32>) outs(%{{.+}} : tensor<1x2x4x128x128xf32>)
+// CHECK-SAME: attrs = {tmix.role = "scores"}
 // Accumulations may be reassociated (vectorized reductions) and fused
 // into FMAs; never nnan/ninf, which would break the -inf of masked scores.
 // CHECK: arith.mulf %{{.+}}, %{{.+}} fastmath<reassoc,contract> : f32
@@ -53,6 +58,7 @@
 // P·V iterates (b, h, g, i, j, e): the key reduction j before the value dim
 // e, so the innermost loop walks rows of V and acc.
 // CHECK: %[[ACC:.+]] = linalg.generic {indexing_maps = [#[[SMAP6]], #[[KMAP]], #[[QMAP]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[P2]], %[[V]] : tensor<1x2x4x128x128xf32>, tensor<1x2x128x64xf32>) outs(%[[ACCR]] : tensor<1x2x4x128x64xf32>)
+// CHECK-SAME: attrs = {tmix.role = "values"}
 // CHECK: %[[ACCM:.+]] = tensor.collapse_shape %[[ACC]] {{\[}}[0], [1, 2], [3], [4]] : tensor<1x2x4x128x64xf32> into tensor<1x8x128x64xf32>
 // CHECK: %[[SUMM:.+]] = tensor.collapse_shape %[[SUM]]
 // CHECK: %[[R:.+]] = linalg.generic {{.+}} ins(%[[ACCM]], %[[SUMM]] : tensor<1x8x128x64xf32>, tensor<1x8x128xf32>)
