@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -95,6 +96,10 @@ void tmix::registerAllDialects(DialectRegistry &registry) {
   // accumulators).
   tensor::registerSubsetOpInterfaceExternalModels(registry);
   vector::registerSubsetOpInterfaceExternalModels(registry);
+
+  // Inlining of func.call (tmix-compile inlines each function into its
+  // destination-passing entry wrapper).
+  func::registerInlinerExtension(registry);
 
   // Transform dialect extensions used by schedules.
   linalg::registerTransformDialectExtension(registry);
