@@ -21,7 +21,9 @@ namespace {
 /// Tensors to buffers: one-shot bufferization across function boundaries
 /// (identity layouts, so entry points take plain memref descriptors), then
 /// ownership-based deallocation.
-void addBufferization(OpPassManager &pm) {
+void addBufferization(OpPassManager &pm,
+                      llvm::function_ref<void(OpPassManager &)> beforeDealloc =
+                          nullptr) {
   // Results written into caller-provided buffers (materialize_in_destination)
   // take the place of the tensor.empty they were built in.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
@@ -38,6 +40,8 @@ void addBufferization(OpPassManager &pm) {
   stack.maxRankOfAllocatedMemRef = 6;
   pm.addNestedPass<func::FuncOp>(
       bufferization::createPromoteBuffersToStackPass(stack));
+  if (beforeDealloc)
+    beforeDealloc(pm);
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
@@ -110,11 +114,15 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createLoopInvariantSubsetHoistingPass());
     pm.addPass(createCanonicalizerPass());
   }
-  addBufferization(pm);
-  if (options.parallel)
-    pm.addPass(createForallToParallelLoopPass());
-  else
-    pm.addPass(createForallToForLoopPass());
+  // Tile loops become scf.parallel (or scf.for) before deallocation: the
+  // deallocation pipeline frees the buffers of their bodies, but not those
+  // of an scf.forall body.
+  addBufferization(pm, [&](OpPassManager &nested) {
+    if (options.parallel)
+      nested.addPass(createForallToParallelLoopPass());
+    else
+      nested.addPass(createForallToForLoopPass());
+  });
   pm.addPass(createCanonicalizerPass());
   addLowerToLLVM(pm, options.parallel);
 }
