@@ -66,20 +66,28 @@ void AttentionOp::build(OpBuilder &builder, OperationState &state, Value query,
     state.addAttribute(getMaskAttrName(state.name), mask);
 }
 
+/// Accessors shared by the attention ops.
+static float effectiveScale(std::optional<APFloat> scale,
+                            RankedTensorType query) {
+  if (scale)
+    return scale->convertToFloat();
+  return 1.0f / std::sqrt(static_cast<float>(query.getDimSize(3)));
+}
+static MaskAttr maskOrNone(MaskAttr mask, MLIRContext *ctx) {
+  return mask ? mask : MaskAttr::getNone(ctx);
+}
+static int64_t groupSize(RankedTensorType query, RankedTensorType key) {
+  return query.getDimSize(1) / key.getDimSize(1);
+}
+
 float AttentionOp::getEffectiveScale() {
-  if (std::optional<APFloat> s = getScale())
-    return s->convertToFloat();
-  return 1.0f / std::sqrt(static_cast<float>(getQueryType().getDimSize(3)));
+  return effectiveScale(getScale(), getQueryType());
 }
-
 MaskAttr AttentionOp::getMaskOrNone() {
-  if (MaskAttr m = getMaskAttr())
-    return m;
-  return MaskAttr::getNone(getContext());
+  return maskOrNone(getMaskAttr(), getContext());
 }
-
 int64_t AttentionOp::getGroupSize() {
-  return getQueryType().getDimSize(1) / getKeyType().getDimSize(1);
+  return groupSize(getQueryType(), getKeyType());
 }
 
 /// Checks the rules `mixer.attention` and `mixer.online_attention` share on
@@ -237,19 +245,13 @@ LogicalResult AttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 float OnlineAttentionOp::getEffectiveScale() {
-  if (std::optional<APFloat> s = getScale())
-    return s->convertToFloat();
-  return 1.0f / std::sqrt(static_cast<float>(getQueryType().getDimSize(3)));
+  return effectiveScale(getScale(), getQueryType());
 }
-
 MaskAttr OnlineAttentionOp::getMaskOrNone() {
-  if (MaskAttr m = getMaskAttr())
-    return m;
-  return MaskAttr::getNone(getContext());
+  return maskOrNone(getMaskAttr(), getContext());
 }
-
 int64_t OnlineAttentionOp::getGroupSize() {
-  return getQueryType().getDimSize(1) / getKeyType().getDimSize(1);
+  return groupSize(getQueryType(), getKeyType());
 }
 
 LogicalResult OnlineAttentionOp::verify() {
