@@ -52,9 +52,10 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
 
     With `skip-masked-tiles` (the default) the key loop runs only over the
     blocks the mask can reach from the tile's rows (causal, window,
-    block-local and dilated masks are tile-sparse), and a block the mask keeps
-    entirely for every row of the tile uses an unmasked tile (no mask math);
-    only boundary blocks evaluate the mask per element.
+    block-local and dilated masks are tile-sparse; a global_local tile
+    without global rows visits the global columns, then its window), and a
+    block the mask keeps entirely for every row of the tile uses an unmasked
+    tile (no mask math); only boundary blocks evaluate the mask per element.
 
     GQA: the `G` query heads of a key/value head form one tile and read the
     same key/value block, never a copy.

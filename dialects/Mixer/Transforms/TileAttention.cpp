@@ -35,9 +35,12 @@ struct KeyRange {
   Value lo, hi, fullLo, fullHi;
 };
 
-/// Key range of rows at absolute positions [pMin, pMax] over S keys.
-KeyRange computeKeyRange(OpBuilder &b, Location loc, MaskAttr mask, Value pMin,
-                         Value pMax, Value s, bool boundByMask) {
+/// The key ranges (one or two, visited in order) of rows at absolute
+/// positions [pMin, pMax] over S keys.
+SmallVector<KeyRange, 2> computeKeyRanges(OpBuilder &b, Location loc,
+                                          MaskAttr mask, Value pMin,
+                                          Value pMax, Value s,
+                                          bool boundByMask) {
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -56,34 +59,54 @@ KeyRange computeKeyRange(OpBuilder &b, Location loc, MaskAttr mask, Value pMin,
   KeyRange all{zero, s, zero, s};
   KeyRange none{zero, s, zero, zero}; // every block evaluates the mask
   if (!boundByMask)
-    return mask.isFull() ? all : none;
+    return {mask.isFull() ? all : none};
   switch (mask.getKind()) {
   case MaskKind::none:
-    return all;
+    return {all};
   case MaskKind::causal:
-    return {zero, clamp(add(pMax, 1)), zero, clamp(add(pMin, 1))};
+    return {{zero, clamp(add(pMax, 1)), zero, clamp(add(pMin, 1))}};
   case MaskKind::window: {
     int64_t l = mask.getLeft(), r = mask.getRight();
-    return {clamp(add(pMin, -l)), clamp(add(pMax, r + 1)), clamp(add(pMax, -l)),
-            clamp(add(pMin, r + 1))};
+    return {{clamp(add(pMin, -l)), clamp(add(pMax, r + 1)),
+             clamp(add(pMax, -l)), clamp(add(pMin, r + 1))}};
   }
   case MaskKind::block_local: {
     int64_t bk = mask.getBlock();
-    return {clamp(floorTo(pMin, bk)), clamp(add(floorTo(pMax, bk), bk)),
-            clamp(floorTo(pMax, bk)), clamp(add(floorTo(pMin, bk), bk))};
+    return {{clamp(floorTo(pMin, bk)), clamp(add(floorTo(pMax, bk), bk)),
+             clamp(floorTo(pMax, bk)), clamp(add(floorTo(pMin, bk), bk))}};
   }
   case MaskKind::dilated: {
     int64_t w = mask.getWidth(), d = mask.getDilation();
     Value lo = clamp(add(pMin, -(w - 1) * d)), hi = clamp(add(pMax, 1));
     if (d == 1) // a plain causal window of w keys
-      return {lo, hi, clamp(add(pMax, -(w - 1))), clamp(add(pMin, 1))};
-    return {lo, hi, zero, zero};
+      return {{lo, hi, clamp(add(pMax, -(w - 1))), clamp(add(pMin, 1))}};
+    return {{lo, hi, zero, zero}};
   }
-  case MaskKind::global_local:
-    // Global columns and rows reach every key: no skipping (yet).
-    return none;
+  case MaskKind::global_local: {
+    // A tile with a global row (p < g) needs every key; all its rows are
+    // global when pMax < g. Otherwise its rows see the global columns
+    // [0, g), which every row sees, and their window.
+    int64_t g = mask.getGlobal(), l = mask.getLeft(), r = mask.getRight();
+    auto select = [&](Value c, Value x, Value y) -> Value {
+      return arith::SelectOp::create(b, loc, c, x, y);
+    };
+    Value gv = cst(g);
+    Value anyGlobal =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pMin, gv);
+    Value allGlobal =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pMax, gv);
+    Value winLo = clamp(add(pMin, -l)), winHi = clamp(add(pMax, r + 1));
+    Value globalCols = clamp(gv);
+    KeyRange globals{zero,
+                     select(anyGlobal, s,
+                            arith::MinSIOp::create(b, loc, globalCols, winLo)),
+                     zero, select(allGlobal, s, globalCols)};
+    KeyRange window{select(anyGlobal, s, winLo), select(anyGlobal, s, winHi),
+                    clamp(add(pMax, -l)), clamp(add(pMin, r + 1))};
+    return {globals, window};
   }
-  return none;
+  }
+  return {none};
 }
 
 LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
@@ -185,8 +208,8 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
       rewriter, loc, rowPos,
       arith::SubIOp::create(rewriter, loc, rowsVal,
                             arith::ConstantIndexOp::create(rewriter, loc, 1)));
-  KeyRange range = computeKeyRange(rewriter, loc, mask, rowPos, pMax, sVal,
-                                   skipMaskedTiles);
+  SmallVector<KeyRange, 2> ranges = computeKeyRanges(
+      rewriter, loc, mask, rowPos, pMax, sVal, skipMaskedTiles);
   // The state is allocated at the full tile size (a static shape, so that
   // the CPU pipeline can keep it on the stack of the thread running the
   // tile) and sliced to the tile's rows.
@@ -221,46 +244,52 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
     return tileOp->getResults();
   };
 
+  // One loop over the key blocks of each range, the state carried across.
   AffineExpr jE = e0, hiE = e1;
-  auto loop = scf::ForOp::create(
-      rewriter, loc, range.lo, range.hi, step,
-      ValueRange{init.acc, init.max, init.sum},
-      [&](OpBuilder &b, Location l, Value j, ValueRange state) {
-        Value cur = getValueOrCreateConstantIndexOp(
-            b, l,
-            affine::makeComposedFoldedAffineMin(
-                b, l,
-                AffineMap::get(2, 0,
-                               {getAffineConstantExpr(keyTile, ctx), hiE - jE},
-                               ctx),
-                {OpFoldResult(j), OpFoldResult(range.hi)}));
-        if (mask.isFull()) {
-          scf::YieldOp::create(b, l, foldBlock(b, l, mask, state, j, cur));
-          return;
-        }
-        // Blocks the mask keeps for every row skip the element mask.
-        Value end = arith::AddIOp::create(b, l, j, cur);
-        Value inside = arith::AndIOp::create(
-            b, l,
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j,
-                                  range.fullLo),
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, end,
-                                  range.fullHi));
-        auto ifOp = scf::IfOp::create(
-            b, l, inside,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(
-                  tb, tl,
-                  foldBlock(tb, tl, MaskAttr::getNone(ctx), state, j, cur));
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el,
-                                   foldBlock(eb, el, mask, state, j, cur));
-            });
-        scf::YieldOp::create(b, l, ifOp.getResults());
-      });
+  auto runRange = [&](const KeyRange &range, ValueRange init) -> ValueRange {
+    auto loop = scf::ForOp::create(
+        rewriter, loc, range.lo, range.hi, step, init,
+        [&](OpBuilder &b, Location l, Value j, ValueRange state) {
+          Value cur = getValueOrCreateConstantIndexOp(
+              b, l,
+              affine::makeComposedFoldedAffineMin(
+                  b, l,
+                  AffineMap::get(
+                      2, 0, {getAffineConstantExpr(keyTile, ctx), hiE - jE},
+                      ctx),
+                  {OpFoldResult(j), OpFoldResult(range.hi)}));
+          if (mask.isFull()) {
+            scf::YieldOp::create(b, l, foldBlock(b, l, mask, state, j, cur));
+            return;
+          }
+          // Blocks the mask keeps for every row skip the element mask.
+          Value end = arith::AddIOp::create(b, l, j, cur);
+          Value inside = arith::AndIOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j,
+                                    range.fullLo),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, end,
+                                    range.fullHi));
+          auto ifOp = scf::IfOp::create(
+              b, l, inside,
+              [&](OpBuilder &tb, Location tl) {
+                scf::YieldOp::create(
+                    tb, tl,
+                    foldBlock(tb, tl, MaskAttr::getNone(ctx), state, j, cur));
+              },
+              [&](OpBuilder &eb, Location el) {
+                scf::YieldOp::create(eb, el,
+                                     foldBlock(eb, el, mask, state, j, cur));
+              });
+          scf::YieldOp::create(b, l, ifOp.getResults());
+        });
+    return loop.getResults();
+  };
+  SmallVector<Value> state = {init.acc, init.max, init.sum};
+  for (const KeyRange &range : ranges)
+    state = llvm::to_vector(runRange(range, state));
 
-  OnlineState final = {loop.getResult(0), loop.getResult(1), loop.getResult(2)};
+  OnlineState final = {state[0], state[1], state[2]};
   auto accType = cast<RankedTensorType>(final.acc.getType());
   auto outTileType = RankedTensorType::get(accType.getShape(), elt);
   RankedTensorType lseTileType =

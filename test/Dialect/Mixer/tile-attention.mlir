@@ -92,3 +92,23 @@ func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v
   %o = mixer.attention %q, %k, %v, %b : (tensor<2x4x40x16xf32>, tensor<2x2x48x16xf32>, tensor<2x2x48x16xf32>, tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32>
   return %o : tensor<2x4x40x16xf32>
 }
+
+// -----
+
+// global_local: a tile with a global row (p < global) runs over all keys;
+// the others visit the global columns [0, min(global, window start)) — every
+// row sees them, so those blocks are unmasked — then their window.
+// CHECK-LABEL: func.func @global_local
+// CHECK: %[[ANY:.+]] = arith.cmpi slt, %[[P:.+]], %[[G:.+]] : index
+// CHECK: %[[ALL:.+]] = arith.cmpi slt, %{{.+}}, %[[G]] : index
+// CHECK: %[[GHI:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
+// CHECK: %[[WLO:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
+// CHECK: %[[WHI:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
+// CHECK: %[[S1:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[GHI]] step
+// CHECK: scf.for %{{.+}} = %[[WLO]] to %[[WHI]] step %{{.+}} iter_args(%{{.+}} = %[[S1]]#0, %{{.+}} = %[[S1]]#1, %{{.+}} = %[[S1]]#2)
+// UNBOUNDED-LABEL: func.func @global_local
+// UNBOUNDED-COUNT-1: scf.for
+func.func @global_local(%q: tensor<1x1x4000x32xf32>) -> tensor<1x1x4000x32xf32> {
+  %o = mixer.attention %q, %q, %q {mask = #mixer.mask<global_local, global = 4, left = 64, right = 64>} : (tensor<1x1x4000x32xf32>, tensor<1x1x4000x32xf32>, tensor<1x1x4000x32xf32>) -> tensor<1x1x4000x32xf32>
+  return %o : tensor<1x1x4000x32xf32>
+}
