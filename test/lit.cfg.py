@@ -30,8 +30,10 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.tmix_tools_dir, config.llvm_tools_dir]
 tools = [
     "tmix-opt",
+    "tmix-compile",
     "not",
     "count",
+    "split-file",
     ToolSubst("mlir-runner", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

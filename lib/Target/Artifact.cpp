@@ -180,7 +180,13 @@ FailureOr<FunctionMeta> readSignature(func::FuncOp func) {
   }
 
   // Each dynamic result dim must equal an argument dim.
-  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  auto ret = func.getBody().hasOneBlock()
+                 ? dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator())
+                 : func::ReturnOp();
+  if (!ret)
+    return func.emitError() << "tmix-compile: @" << func.getSymName()
+                            << " must have a single block ending in "
+                               "func.return to be exported";
   OpBuilder b(ret);
   for (auto [i, result] : llvm::enumerate(fn.results)) {
     Value v = ret.getOperand(i);
