@@ -46,6 +46,25 @@ tmixrt_status describe(const char *caller, tmixrt_dtype dtype, size_t rank,
 
 extern "C" {
 
+namespace {
+/// A new tensor with `description`'s dtype and shape over `data`.
+tmixrt_status finish(const tmixrt_tensor &description, void *data, bool owned,
+                     tmixrt_tensor **out) {
+  auto *tensor = new (std::nothrow) tmixrt_tensor;
+  if (!tensor)
+    return makeStatus(TMIXRT_OUT_OF_MEMORY, "cannot allocate a tensor");
+  tensor->dtype = description.dtype;
+  tensor->rank = description.rank;
+  std::memcpy(tensor->shape, description.shape, sizeof(tensor->shape));
+  tensor->elements = description.elements;
+  tensor->bytes = description.bytes;
+  tensor->data = data;
+  tensor->owned = owned;
+  *out = tensor;
+  return nullptr;
+}
+} // namespace
+
 tmixrt_status tmixrt_tensor_create(tmixrt_dtype dtype, size_t rank,
                                    const int64_t *shape, tmixrt_tensor **out) {
   if (!out)
@@ -69,20 +88,10 @@ tmixrt_status tmixrt_tensor_create(tmixrt_dtype dtype, size_t rank,
                       description.bytes, tmixrt_dtype_name(dtype),
                       formatShape(shape, rank).c_str());
   std::memset(data, 0, allocation);
-  auto *tensor = new (std::nothrow) tmixrt_tensor;
-  if (!tensor) {
+  tmixrt_status status = finish(description, data, /*owned=*/true, out);
+  if (status)
     std::free(data);
-    return makeStatus(TMIXRT_OUT_OF_MEMORY, "cannot allocate a tensor");
-  }
-  tensor->dtype = description.dtype;
-  tensor->rank = description.rank;
-  std::memcpy(tensor->shape, description.shape, sizeof(tensor->shape));
-  tensor->elements = description.elements;
-  tensor->bytes = description.bytes;
-  tensor->data = data;
-  tensor->owned = true;
-  *out = tensor;
-  return nullptr;
+  return status;
 }
 
 tmixrt_status tmixrt_tensor_wrap(tmixrt_dtype dtype, size_t rank,
@@ -108,18 +117,7 @@ tmixrt_status tmixrt_tensor_wrap(tmixrt_dtype dtype, size_t rank,
                       "tmixrt_tensor_wrap: data %p is not aligned to the %zu "
                       "bytes of a %s element",
                       data, elementSize, tmixrt_dtype_name(dtype));
-  auto *tensor = new (std::nothrow) tmixrt_tensor;
-  if (!tensor)
-    return makeStatus(TMIXRT_OUT_OF_MEMORY, "cannot allocate a tensor");
-  tensor->dtype = description.dtype;
-  tensor->rank = description.rank;
-  std::memcpy(tensor->shape, description.shape, sizeof(tensor->shape));
-  tensor->elements = description.elements;
-  tensor->bytes = description.bytes;
-  tensor->data = data;
-  tensor->owned = false;
-  *out = tensor;
-  return nullptr;
+  return finish(description, data, /*owned=*/false, out);
 }
 
 void tmixrt_tensor_retain(tmixrt_tensor *tensor) {
