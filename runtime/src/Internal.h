@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,19 @@ bool isKnownDtype(uint32_t dtype);
 bool countElements(const int64_t *shape, size_t rank, size_t elementSize,
                    size_t *elements, size_t *bytes);
 
+/// Validates dtype, rank and shape (messages start with `caller`) and fills
+/// the dtype, rank, shape, elements and bytes of `description`.
+tmixrt_status describeTensor(const char *caller, tmixrt_dtype dtype,
+                             size_t rank, const int64_t *shape,
+                             tmixrt_tensor *description);
+
+/// A new tensor with `description`'s dtype, shape and device over `data`.
+tmixrt_status newTensor(const tmixrt_tensor &description, void *data,
+                        bool owned, tmixrt_tensor **out);
+
+/// Where a tensor lives: "cpu" or "cuda:N".
+std::string tensorPlace(const tmixrt_tensor &tensor);
+
 /// One argument or result: the public tmixrt_tensor_info and the storage it
 /// points into. Not movable once `info` is set up (kept behind unique_ptr).
 struct TensorInfo {
@@ -68,6 +82,24 @@ struct TensorInfo {
   TensorInfo &operator=(const TensorInfo &) = delete;
 };
 
+/// A weight file bound to a module: for every function (in module order)
+/// and argument, the tensor a weight argument takes (null for the others).
+/// Immutable once built; calls share it through shared_ptr, so a rebinding
+/// never pulls a file from under a running call.
+struct Binding {
+  tmixrt_weights *weights = nullptr; // one reference
+  std::vector<std::vector<tmixrt_tensor *>> args;
+  std::vector<tmixrt_tensor *> tensors; // one reference each
+
+  Binding() = default;
+  Binding(const Binding &) = delete;
+  Binding &operator=(const Binding &) = delete;
+  ~Binding();
+};
+
+/// The module's current binding (null when none).
+std::shared_ptr<const Binding> currentBinding(tmixrt_module &module);
+
 } // namespace tmixrt
 
 struct tmixrt_tensor {
@@ -79,6 +111,10 @@ struct tmixrt_tensor {
   size_t elements = 0;
   size_t bytes = 0;
   bool owned = false;
+  /// Where `data` lives: host memory, or the memory of CUDA device
+  /// `deviceOrdinal` (-1 for host tensors); see CudaDriver.h.
+  tmixrt_device device = TMIXRT_DEVICE_CPU;
+  int32_t deviceOrdinal = -1;
 };
 
 struct tmixrt_function {
@@ -87,6 +123,9 @@ struct tmixrt_function {
   std::vector<std::unique_ptr<tmixrt::TensorInfo>> args;
   std::vector<std::unique_ptr<tmixrt::TensorInfo>> results;
   void (*entry)(void **) = nullptr;
+  tmixrt_module *module = nullptr; // the owner (no reference)
+  size_t index = 0;                // in module->functions
+  size_t numWeights = 0;           // arguments with a weight name
 };
 
 struct tmixrt_module {
@@ -96,6 +135,8 @@ struct tmixrt_module {
   std::string producer;
   void (*setNumThreads)(int32_t) = nullptr;
   std::vector<std::unique_ptr<tmixrt_function>> functions;
+  std::mutex bindingMutex; // guards `binding` (the pointer, not its target)
+  std::shared_ptr<const tmixrt::Binding> binding;
 };
 
 #endif // TMIXRT_SRC_INTERNAL_H

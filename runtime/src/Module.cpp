@@ -7,7 +7,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "Internal.h"
+#include "Json.h"
+#include "Safetensors.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -131,6 +134,8 @@ public:
         arg.sourceArg[d] = dim.arg;
         arg.sourceDim[d] = dim.dim;
       }
+      if (arg.hasWeightName)
+        ++fn.numWeights;
     }
     for (uint32_t i = 0; i < abi.num_results; ++i) {
       fn.results.push_back(std::make_unique<TensorInfo>());
@@ -175,6 +180,110 @@ std::string functionNames(const tmixrt_module &module) {
   return names.empty() ? "(none)" : names;
 }
 
+/// At most this many problems are spelled out in a binding's status.
+constexpr size_t kMaxListedProblems = 20;
+
+/// "argument 0 ('w') of 'matvec'".
+std::string describeArg(const tmixrt_function &fn, size_t index) {
+  return format("argument %zu ('%s') of '%s'", index,
+                fn.args[index]->name.c_str(), fn.name.c_str());
+}
+
+/// Checks `weights` against every weight argument of `module` and builds the
+/// binding, or lists every problem in `problems`.
+std::shared_ptr<Binding> buildBinding(const tmixrt_module &module,
+                                      tmixrt_weights &weights,
+                                      std::vector<std::string> &problems,
+                                      tmixrt_status &failure) {
+  auto binding = std::make_shared<Binding>();
+  tmixrt_weights_retain(&weights);
+  binding->weights = &weights;
+  // One tensor per file entry, shared by all the arguments bound to it.
+  std::vector<tmixrt_tensor *> byEntry(weights.tensors.size(), nullptr);
+  std::vector<bool> used(weights.tensors.size(), false);
+  binding->args.resize(module.functions.size());
+  for (const auto &fn : module.functions) {
+    std::vector<tmixrt_tensor *> &slots = binding->args[fn->index];
+    slots.assign(fn->args.size(), nullptr);
+    for (size_t i = 0; i < fn->args.size(); ++i) {
+      const TensorInfo &arg = *fn->args[i];
+      if (!arg.hasWeightName)
+        continue;
+      const tmixrt_tensor_info &info = arg.info;
+      std::string expected = formatShape(info.shape, info.rank) + " " +
+                             tmixrt_dtype_name(info.dtype);
+      std::string name = json::quote(arg.weightName);
+      auto it = weights.byName.find(arg.weightName);
+      if (it == weights.byName.end()) {
+        problems.push_back(format("missing tensor %s (%s: %s)", name.c_str(),
+                                  describeArg(*fn, i).c_str(),
+                                  expected.c_str()));
+        continue;
+      }
+      size_t index = it->second;
+      used[index] = true;
+      const WeightEntry &entry = *weights.tensors[index];
+      std::string found = formatShape(entry.shape.data(), entry.shape.size()) +
+                          " " + entry.dtypeName;
+      bool dynamic = false;
+      for (size_t d = 0; d < info.rank; ++d)
+        dynamic |= info.shape[d] < 0;
+      if (dynamic) {
+        problems.push_back(format(
+            "%s is the weight %s but has dynamic shape %s; weight arguments "
+            "need static shapes",
+            describeArg(*fn, i).c_str(), name.c_str(),
+            formatShape(info.shape, info.rank).c_str()));
+        continue;
+      }
+      if (!entry.dtype) {
+        problems.push_back(
+            format("tensor %s is %s, a dtype tmix does not support (%s: %s)",
+                   name.c_str(), found.c_str(), describeArg(*fn, i).c_str(),
+                   expected.c_str()));
+        continue;
+      }
+      bool sameShape = entry.shape.size() == info.rank;
+      for (size_t d = 0; sameShape && d < info.rank; ++d)
+        sameShape = entry.shape[d] == info.shape[d];
+      if (entry.dtype != info.dtype || !sameShape) {
+        problems.push_back(
+            format("tensor %s is %s, but %s is %s (%s differ%s)", name.c_str(),
+                   found.c_str(), describeArg(*fn, i).c_str(), expected.c_str(),
+                   entry.dtype != info.dtype && !sameShape ? "dtype and shape"
+                   : entry.dtype != info.dtype             ? "dtype"
+                                                           : "shape",
+                   entry.dtype != info.dtype && !sameShape ? "" : "s"));
+        continue;
+      }
+      if (!byEntry[index]) {
+        if (tmixrt_status status = tmixrt_tensor_wrap(
+                entry.dtype, entry.shape.size(), entry.shape.data(),
+                const_cast<void *>(entry.info.data), &byEntry[index])) {
+          failure = status;
+          break;
+        }
+        binding->tensors.push_back(byEntry[index]);
+      }
+      slots[i] = byEntry[index];
+    }
+    if (failure)
+      break;
+  }
+  for (size_t i = 0; !failure && i < weights.tensors.size(); ++i) {
+    if (used[i])
+      continue;
+    const WeightEntry &entry = *weights.tensors[i];
+    problems.push_back(
+        format("unused tensor %s (%s %s): no weight argument of the module has "
+               "this name",
+               json::quote(entry.name).c_str(),
+               formatShape(entry.shape.data(), entry.shape.size()).c_str(),
+               entry.dtypeName.c_str()));
+  }
+  return binding;
+}
+
 void appendTensor(std::string &out, const tmixrt_tensor_info &info) {
   out += info.name;
   out += ": ";
@@ -184,6 +293,17 @@ void appendTensor(std::string &out, const tmixrt_tensor_info &info) {
 }
 
 } // namespace
+
+Binding::~Binding() {
+  for (tmixrt_tensor *tensor : tensors)
+    tmixrt_tensor_release(tensor);
+  tmixrt_weights_release(weights);
+}
+
+std::shared_ptr<const Binding> tmixrt::currentBinding(tmixrt_module &module) {
+  std::lock_guard<std::mutex> lock(module.bindingMutex);
+  return module.binding;
+}
 
 extern "C" {
 
@@ -295,6 +415,8 @@ tmixrt_status tmixrt_module_load(const char *path,
       if (other->name == fn->name)
         return validator.corrupt(
             "", format("two functions are named '%s'", fn->name.c_str()));
+    fn->module = module.get();
+    fn->index = module->functions.size();
     module->functions.push_back(std::move(fn));
   }
   module->setNumThreads = abi->set_num_threads;
@@ -430,6 +552,56 @@ size_t tmixrt_function_format_signature(const tmixrt_function *fn, char *buffer,
     buffer[n] = '\0';
   }
   return text.size();
+}
+
+size_t tmixrt_function_num_weights(const tmixrt_function *fn) {
+  return fn ? fn->numWeights : 0;
+}
+
+tmixrt_status tmixrt_module_bind_weights(tmixrt_module *module,
+                                         tmixrt_weights *weights) {
+  if (!module)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "tmixrt_module_bind_weights: the module is null");
+  std::shared_ptr<const Binding> binding;
+  if (weights) {
+    std::vector<std::string> problems;
+    tmixrt_status failure = nullptr;
+    std::shared_ptr<Binding> built =
+        buildBinding(*module, *weights, problems, failure);
+    if (failure)
+      return failure;
+    if (!problems.empty()) {
+      std::string list;
+      size_t shown = std::min(problems.size(), kMaxListedProblems);
+      for (size_t i = 0; i < shown; ++i)
+        list += (i ? "; " : "") + problems[i];
+      if (shown < problems.size())
+        list += format("; ... and %zu more", problems.size() - shown);
+      return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                        "cannot bind '%s' to '%s': %zu problem(s): %s",
+                        weights->path.c_str(), module->path.c_str(),
+                        problems.size(), list.c_str());
+    }
+    binding = std::move(built);
+  }
+  // Swap under the lock; the old binding is released outside it (its last
+  // user may be a call still running).
+  {
+    std::lock_guard<std::mutex> lock(module->bindingMutex);
+    module->binding.swap(binding);
+  }
+  return nullptr;
+}
+
+tmixrt_weights *tmixrt_module_bound_weights(tmixrt_module *module) {
+  if (!module)
+    return nullptr;
+  std::shared_ptr<const Binding> binding = currentBinding(*module);
+  if (!binding)
+    return nullptr;
+  tmixrt_weights_retain(binding->weights);
+  return binding->weights;
 }
 
 } // extern "C"

@@ -382,6 +382,11 @@ tmixrt_status tmixrt_npy_write(const char *path, const tmixrt_tensor *tensor) {
     return makeStatus(TMIXRT_INVALID_ARGUMENT,
                       "tmixrt_npy_write: the %s is null",
                       path ? "tensor" : "path");
+  if (tmixrt_tensor_device(tensor) != TMIXRT_DEVICE_CPU)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "%s: the tensor is on cuda:%d; copy it to a host tensor "
+                      "first (tmixrt_tensor_copy)",
+                      path, tmixrt_tensor_device_ordinal(tensor));
   tmixrt_dtype dtype = tmixrt_tensor_dtype(tensor);
   const char *descr = tmixrt_npy_descr(dtype);
   if (!descr)

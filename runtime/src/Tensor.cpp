@@ -1,5 +1,11 @@
 //===- Tensor.cpp - owned and borrowed host tensors -----------------------===//
+//
+// Device tensors share the object: their creation is in CudaDriver.cpp, and
+// release hands their memory back to the driver.
+//
+//===----------------------------------------------------------------------===//
 
+#include "CudaDriver.h"
 #include "Internal.h"
 
 #include <cstdlib>
@@ -60,10 +66,37 @@ tmixrt_status finish(const tmixrt_tensor &description, void *data, bool owned,
   tensor->bytes = description.bytes;
   tensor->data = data;
   tensor->owned = owned;
+  tensor->device = description.device;
+  tensor->deviceOrdinal = description.deviceOrdinal;
   *out = tensor;
   return nullptr;
 }
 } // namespace
+
+} // extern "C"
+
+namespace tmixrt {
+
+tmixrt_status describeTensor(const char *caller, tmixrt_dtype dtype,
+                             size_t rank, const int64_t *shape,
+                             tmixrt_tensor *description) {
+  return describe(caller, dtype, rank, shape, description);
+}
+
+tmixrt_status newTensor(const tmixrt_tensor &description, void *data,
+                        bool owned, tmixrt_tensor **out) {
+  return finish(description, data, owned, out);
+}
+
+std::string tensorPlace(const tmixrt_tensor &tensor) {
+  if (tensor.device == TMIXRT_DEVICE_CUDA)
+    return format("cuda:%d", tensor.deviceOrdinal);
+  return "cpu";
+}
+
+} // namespace tmixrt
+
+extern "C" {
 
 tmixrt_status tmixrt_tensor_create(tmixrt_dtype dtype, size_t rank,
                                    const int64_t *shape, tmixrt_tensor **out) {
@@ -128,8 +161,12 @@ void tmixrt_tensor_retain(tmixrt_tensor *tensor) {
 void tmixrt_tensor_release(tmixrt_tensor *tensor) {
   if (!tensor || tensor->refs.fetch_sub(1, std::memory_order_acq_rel) != 1)
     return;
-  if (tensor->owned)
-    std::free(tensor->data);
+  if (tensor->owned) {
+    if (tensor->device == TMIXRT_DEVICE_CUDA)
+      cuda::freeDeviceMemory(tensor->deviceOrdinal, tensor->data);
+    else
+      std::free(tensor->data);
+  }
   delete tensor;
 }
 
@@ -163,6 +200,14 @@ size_t tmixrt_tensor_byte_size(const tmixrt_tensor *tensor) {
 
 int tmixrt_tensor_is_owned(const tmixrt_tensor *tensor) {
   return tensor && tensor->owned ? 1 : 0;
+}
+
+tmixrt_device tmixrt_tensor_device(const tmixrt_tensor *tensor) {
+  return tensor ? tensor->device : static_cast<tmixrt_device>(0);
+}
+
+int32_t tmixrt_tensor_device_ordinal(const tmixrt_tensor *tensor) {
+  return tensor ? tensor->deviceOrdinal : -1;
 }
 
 } // extern "C"

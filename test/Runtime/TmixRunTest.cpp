@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SafetensorsWriter.h"
 #include "TestUtils.h"
 
 #include "tmixrt/npy.h"
@@ -290,6 +291,157 @@ TEST_F(TmixRunTest, Help) {
   EXPECT_EQ(r.exitCode, 0);
   EXPECT_EQ(r.out.rfind("usage: tmix-run", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("--shape=ARG=DxDx..."), std::string::npos);
+  EXPECT_NE(r.out.find("--weights=FILE.safetensors"), std::string::npos);
+}
+
+//===----------------------------------------------------------------------===//
+// --weights, on FakeWeightsArtifact.c
+//===----------------------------------------------------------------------===//
+
+class TmixRunWeightsTest : public TmixRunTest {
+protected:
+  /// The tensors of every weight argument of the fake artifact.
+  static std::vector<StTensor> model(std::vector<float> w,
+                                     std::vector<float> b) {
+    return {
+        {"stages.0.norm.weight", "F32", {3}, bytesOf(w)},
+        {"stages.0.norm.bias", "F32", {3}, bytesOf(b)},
+        {"head.table", "I64", {2}, bytesOf(std::vector<int64_t>{10, -20})},
+        {"head.half",
+         "F16",
+         {2, 2},
+         bytesOf(std::vector<uint16_t>{0x3E00, 0x3800, 0x4000, 0xBC00})},
+        {"head.gain",
+         "BF16",
+         {2},
+         bytesOf(std::vector<uint16_t>{0x4000, 0x3F00})},
+        {"head.k", "I32", {}, bytesOf(std::vector<int32_t>{7})},
+    };
+  }
+  std::string writeWeights(const std::string &name,
+                           const std::vector<StTensor> &tensors) {
+    std::string path = dir.file(name);
+    writeFile(path, safetensorsFile(tensors));
+    return path;
+  }
+};
+
+TEST_F(TmixRunWeightsTest, BindsTheFileAndInputsGiveTheOtherArguments) {
+  std::string weights =
+      writeWeights("model.safetensors", model({2, -1, 0.5f}, {0.25f, 3, -4}));
+  std::string x = writeNpy("x.npy", {2, 3}, iota(6, 1.0f));
+  std::string y = dir.file("y.npy");
+  RunResult r = run({TMIXRT_FAKE_WEIGHTS, "--weights=" + weights,
+                     "--function=affine", "--input=" + x, "--output=" + y});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("weights: " + weights + ": 6 tensor(s) bound\n"),
+            std::string::npos)
+      << r.out;
+  Tensor result;
+  ASSERT_TRUE(isOk(tmixrt_npy_read(y.c_str(), result.out())));
+  ASSERT_EQ(result.shape(), (std::vector<int64_t>{2, 3}));
+  // y = x * w + b with x = 0..5.
+  const float expected[] = {0 * 2 + 0.25f, 1 * -1 + 3.0f, 2 * 0.5f - 4,
+                            3 * 2 + 0.25f, 4 * -1 + 3.0f, 5 * 0.5f - 4};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(result.f32()[i], expected[i]) << i;
+
+  // Four weights of four dtypes around one input:
+  // y[i] = x[i] * (h[i][0] + h[i][1]) * g[i] + t[i] + k.
+  std::string v = writeNpy("v.npy", {2}, {3, 4});
+  r = run({TMIXRT_FAKE_WEIGHTS, "--weights", weights, "--function=mixed",
+           "--input=" + v});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("result 0 'y': [2] f32\n  min -11  max 29  mean 9\n"
+                       "  first: 29 -11\n"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(TmixRunWeightsTest, RandomInputsNeverFillWeights) {
+  // w = 0 and b = (1, 2, 3): whatever x is, every row of y is b.
+  std::string weights =
+      writeWeights("zero.safetensors", model({0, 0, 0}, {1, 2, 3}));
+  RunResult r =
+      run({TMIXRT_FAKE_WEIGHTS, "--weights=" + weights, "--function=affine",
+           "--random-inputs", "--shape=x=4x3", "--seed=9", "--benchmark=2"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("result 0 'y': [4, 3] f32\n  min 1  max 3  mean 2\n"
+                       "  first: 1 2 3 1 2 3 1 2 ...\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("benchmark 'affine': 2 calls"), std::string::npos);
+
+  // Without --weights every argument is random, as before.
+  r = run({TMIXRT_FAKE_WEIGHTS, "--function=affine", "--random-inputs",
+           "--shape=x=4x3", "--seed=9"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("result 0 'y': [4, 3] f32"), std::string::npos);
+  EXPECT_EQ(r.out.find("first: 1 2 3 1 2 3"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("weights:"), std::string::npos) << r.out;
+
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + weights, "--function=affine",
+               "--random-inputs", "--shape=x=4x3", "--shape=w=3"},
+              {"--shape=w=3: argument 1 ('w') of 'affine' is the weight "
+               "'stages.0.norm.weight', which comes from --weights"});
+}
+
+TEST_F(TmixRunWeightsTest, ListShowsWeightsAndChecksTheFile) {
+  RunResult r = run({TMIXRT_FAKE_WEIGHTS, "--list"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  for (const char *line :
+       {"affine(x: [?, 3] f32, w: [3] f32, b: [3] f32) -> (y: [?, 3] f32) "
+        "[cpu]\n  2 of 3 arguments are weights; the others: x\n"
+        "  w: weight 'stages.0.norm.weight'\n"
+        "  b: weight 'stages.0.norm.bias'\n",
+        "  4 of 5 arguments are weights; the others: x\n",
+        "plain(x: [2] f32) -> (y: [2] f32) [cpu]\n"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  EXPECT_EQ(r.out.find("weights: "), std::string::npos);
+
+  std::string weights =
+      writeWeights("model.safetensors", model({1, 1, 1}, {0, 0, 0}));
+  r = run({TMIXRT_FAKE_WEIGHTS, "--list", "--weights=" + weights});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("weights: " + weights + ": 6 tensor(s) bound\n", 0), 0u)
+      << r.out;
+}
+
+TEST_F(TmixRunWeightsTest, BadWeightFilesAndInputCounts) {
+  std::string x = writeNpy("x.npy", {2, 3}, iota(6));
+  std::string missing = dir.file("missing.safetensors");
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + missing, "--function=affine",
+               "--input=" + x},
+              {"cannot open '" + missing + "'"});
+  std::string corrupt = dir.file("corrupt.safetensors");
+  writeFile(corrupt, std::string("\xff\xff\0\0\0\0\0\0{}", 10));
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + corrupt, "--list"},
+              {"'" + corrupt + "' is not a valid safetensors file",
+               "header length is 65535 bytes"});
+
+  std::vector<StTensor> tensors = model({1, 1, 1}, {0, 0, 0});
+  tensors.erase(tensors.begin() + 1);
+  tensors.push_back({"extra", "F32", {1}, std::string(4, '\0')});
+  std::string mismatched = writeWeights("mismatched.safetensors", tensors);
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + mismatched,
+               "--function=affine", "--input=" + x},
+              {"cannot bind '" + mismatched + "'", "2 problem(s)",
+               "missing tensor 'stages.0.norm.bias'", "unused tensor 'extra'"});
+
+  std::string weights =
+      writeWeights("model.safetensors", model({1, 1, 1}, {0, 0, 0}));
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + weights, "--function=affine",
+               "--input=" + x, "--input=" + x, "--input=" + x},
+              {"'affine' takes 1 non-weight argument(s) (x), got 3 --input "
+               "file(s); its 2 weight(s) come from --weights"});
+  expectError({TMIXRT_FAKE_WEIGHTS, "--function=affine", "--input=" + x},
+              {"'affine' takes 3 argument(s) (x, w, b), got 1 --input "
+               "file(s)"});
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights=" + weights,
+               "--weights=" + weights, "--list"},
+              {"--weights given twice"});
+  expectError({TMIXRT_FAKE_WEIGHTS, "--weights="}, {"--weights needs a file"});
 }
 
 } // namespace

@@ -2,11 +2,13 @@
 //
 //   tmix-run lib.so [--function=NAME] --input=a.npy ... [--output=o.npy ...]
 //   tmix-run lib.so --random-inputs [--shape=ARG=1x8x128x64 ...] [--seed=N]
-//   tmix-run lib.so --list
+//   tmix-run lib.so --weights=model.safetensors --input=image.npy
+//   tmix-run lib.so --list [--weights=model.safetensors]
 //
-// Loads the artifact with libtmixrt, reads the arguments from .npy files (or
-// makes seeded random ones), calls the function, prints a summary of every
-// result and optionally writes them to .npy files and times repeated calls.
+// Loads the artifact with libtmixrt, optionally binds a weight file to it,
+// reads the (non-weight) arguments from .npy files (or makes seeded random
+// ones), calls the function, prints a summary of every result and optionally
+// writes them to .npy files and times repeated calls.
 // Every error is one line on stderr and exit code 1. Links only libtmixrt
 // and tmixrt_npy, never LLVM or MLIR.
 //
@@ -34,12 +36,22 @@ const char kUsage[] =
     "Runs a function of a compiled tmix artifact.\n"
     "\n"
     "  --list                 print the artifact's functions and signatures\n"
+    "                         (with --weights: also check and bind the file)\n"
     "  --function=NAME        the function to run (may be omitted when the\n"
     "                         artifact has exactly one)\n"
-    "  --input=FILE.npy       one per argument, in argument order; dynamic\n"
-    "                         sizes are taken from the files. f32 files are\n"
-    "                         converted for bf16 arguments\n"
-    "  --random-inputs        fill every argument with uniform(-1, 1) values\n"
+    "  --weights=FILE.safetensors\n"
+    "                         bind a weight file to the artifact before the\n"
+    "                         call: every weight argument of every function\n"
+    "                         takes its tensor from it (names, dtypes and\n"
+    "                         shapes must all match); --input and\n"
+    "                         --random-inputs then give only the non-weight\n"
+    "                         arguments\n"
+    "  --input=FILE.npy       one per argument (with --weights: one per\n"
+    "                         non-weight argument), in argument order;\n"
+    "                         dynamic sizes are taken from the files. f32\n"
+    "                         files are converted for bf16 arguments\n"
+    "  --random-inputs        fill every argument (with --weights: every\n"
+    "                         non-weight argument) with uniform(-1, 1) values\n"
     "                         (integers: uniform in [0, 16)) instead\n"
     "  --shape=ARG=DxDx...    with --random-inputs: the concrete shape of\n"
     "                         argument ARG (its name or index), required when\n"
@@ -99,6 +111,7 @@ private:
 struct Options {
   std::string artifact;
   std::string function;
+  std::string weights;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   std::vector<std::string> shapes;
@@ -171,6 +184,12 @@ Options parseOptions(int argc, char **argv) {
       options.function = takeValue();
       if (options.function.empty())
         fail("--function needs a name");
+    } else if (name == "--weights") {
+      if (!options.weights.empty())
+        fail("--weights given twice");
+      options.weights = takeValue();
+      if (options.weights.empty())
+        fail("--weights needs a file");
     } else if (name == "--input") {
       options.inputs.push_back(takeValue());
     } else if (name == "--output") {
@@ -242,7 +261,20 @@ void listFunctions(const tmixrt_module *module) {
     signature.resize(length);
     std::printf("%s [%s]\n", signature.c_str(),
                 tmixrt_device_name(tmixrt_function_device(fn)));
-    for (size_t i = 0; i < tmixrt_function_num_args(fn); ++i) {
+    size_t numArgs = tmixrt_function_num_args(fn);
+    size_t numWeights = tmixrt_function_num_weights(fn);
+    if (numWeights) {
+      std::string inputs;
+      for (size_t i = 0; i < numArgs; ++i) {
+        const tmixrt_tensor_info *arg = tmixrt_function_arg(fn, i);
+        if (!arg->weight_name)
+          inputs += (inputs.empty() ? "" : ", ") + std::string(arg->name);
+      }
+      std::printf("  %zu of %zu arguments are weights; the others: %s\n",
+                  numWeights, numArgs,
+                  inputs.empty() ? "none" : inputs.c_str());
+    }
+    for (size_t i = 0; i < numArgs; ++i) {
       const tmixrt_tensor_info *arg = tmixrt_function_arg(fn, i);
       if (arg->weight_name)
         std::printf("  %s: weight '%s'\n", arg->name, arg->weight_name);
@@ -404,6 +436,12 @@ private:
   uint64_t state;
 };
 
+/// True for the arguments the inputs give: every argument, or with
+/// --weights only the non-weight ones.
+bool isInput(const tmixrt_function *fn, size_t index, bool weightsBound) {
+  return !weightsBound || !tmixrt_function_arg(fn, index)->weight_name;
+}
+
 /// Parses "ARG=DxDx..." into the argument's index and the sizes.
 void parseShapeOption(const tmixrt_function *fn, const std::string &text,
                       size_t &argIndex, std::vector<int64_t> &shape) {
@@ -449,12 +487,18 @@ void parseShapeOption(const tmixrt_function *fn, const std::string &text,
 std::vector<Tensor> randomInputs(const tmixrt_function *fn,
                                  const Options &options) {
   size_t numArgs = tmixrt_function_num_args(fn);
+  bool weightsBound = !options.weights.empty();
   std::vector<std::vector<int64_t>> given(numArgs);
   std::vector<bool> haveShape(numArgs, false);
   for (const std::string &text : options.shapes) {
     size_t index = 0;
     std::vector<int64_t> shape;
     parseShapeOption(fn, text, index, shape);
+    if (!isInput(fn, index, weightsBound))
+      fail("--shape=" + text + ": " +
+           describe(fn, "argument", index, tmixrt_function_arg(fn, index)) +
+           " is the weight '" + tmixrt_function_arg(fn, index)->weight_name +
+           "', which comes from --weights");
     if (haveShape[index])
       fail("--shape given twice for " +
            describe(fn, "argument", index, tmixrt_function_arg(fn, index)));
@@ -464,6 +508,8 @@ std::vector<Tensor> randomInputs(const tmixrt_function *fn,
   Random random(options.seed);
   std::vector<Tensor> inputs;
   for (size_t i = 0; i < numArgs; ++i) {
+    if (!isInput(fn, i, weightsBound))
+      continue; // never fill a weight from the generator
     const tmixrt_tensor_info *info = tmixrt_function_arg(fn, i);
     std::string expected = shapeString(info->shape, info->rank);
     std::vector<int64_t> shape(info->shape, info->shape + info->rank);
@@ -523,21 +569,34 @@ std::vector<Tensor> randomInputs(const tmixrt_function *fn,
 std::vector<Tensor> fileInputs(const tmixrt_function *fn,
                                const Options &options) {
   size_t numArgs = tmixrt_function_num_args(fn);
-  if (options.inputs.size() != numArgs) {
-    std::string names;
-    for (size_t i = 0; i < numArgs; ++i)
-      names += (i ? ", " : "") + std::string(tmixrt_function_arg(fn, i)->name);
-    fail("'" + std::string(tmixrt_function_name(fn)) + "' takes " +
-         std::to_string(numArgs) + " argument(s) (" +
-         (names.empty() ? "none" : names) + "), got " +
-         std::to_string(options.inputs.size()) +
-         " --input file(s); or use --random-inputs");
+  bool weightsBound = !options.weights.empty();
+  std::vector<size_t> indices; // the arguments the files give, in order
+  std::string names;
+  for (size_t i = 0; i < numArgs; ++i) {
+    if (!isInput(fn, i, weightsBound))
+      continue;
+    indices.push_back(i);
+    names += (names.empty() ? "" : ", ") +
+             std::string(tmixrt_function_arg(fn, i)->name);
+  }
+  if (options.inputs.size() != indices.size()) {
+    size_t numWeights = tmixrt_function_num_weights(fn);
+    std::string what = std::to_string(indices.size()) +
+                       (weightsBound && numWeights ? " non-weight argument(s) ("
+                                                   : " argument(s) (") +
+                       (names.empty() ? "none" : names) + ")";
+    fail("'" + std::string(tmixrt_function_name(fn)) + "' takes " + what +
+         ", got " + std::to_string(options.inputs.size()) + " --input file(s)" +
+         (weightsBound && numWeights ? "; its " + std::to_string(numWeights) +
+                                           " weight(s) come from --weights"
+                                     : "") +
+         "; or use --random-inputs");
   }
   std::vector<Tensor> inputs;
-  for (size_t i = 0; i < numArgs; ++i) {
+  for (size_t n = 0; n < indices.size(); ++n) {
     Tensor tensor;
-    check(tmixrt_npy_read(options.inputs[i].c_str(), tensor.out()));
-    const tmixrt_tensor_info *info = tmixrt_function_arg(fn, i);
+    check(tmixrt_npy_read(options.inputs[n].c_str(), tensor.out()));
+    const tmixrt_tensor_info *info = tmixrt_function_arg(fn, indices[n]);
     if (info->dtype == TMIXRT_BF16 &&
         tmixrt_tensor_dtype(tensor.get()) == TMIXRT_F32)
       tensor = convert(tensor.get(), TMIXRT_BF16);
@@ -648,6 +707,16 @@ int main(int argc, char **argv) {
   check(tmixrt_module_load(options.artifact.c_str(), &moduleOptions, &module));
   if (options.haveThreads)
     check(tmixrt_module_set_num_threads(module, options.threads));
+  if (!options.weights.empty()) {
+    tmixrt_weights *weights = nullptr;
+    check(tmixrt_weights_open(options.weights.c_str(), &weights));
+    tmixrt_status status = tmixrt_module_bind_weights(module, weights);
+    size_t count = tmixrt_weights_count(weights);
+    tmixrt_weights_release(weights); // the module holds it now
+    check(status);
+    std::printf("weights: %s: %zu tensor(s) bound\n", options.weights.c_str(),
+                count);
+  }
 
   if (options.list) {
     listFunctions(module);

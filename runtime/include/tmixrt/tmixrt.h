@@ -118,7 +118,8 @@ TMIXRT_API size_t tmixrt_dtype_size(tmixrt_dtype dtype);
 TMIXRT_API const char *tmixrt_device_name(tmixrt_device device);
 
 /*===----------------------------------------------------------------------===
- * Tensors: dense, row-major, contiguous host buffers
+ * Tensors: dense, row-major, contiguous buffers on the host or on a CUDA
+ * device (device tensors: tmixrt/tmixrt_cuda.h)
  *===----------------------------------------------------------------------===*/
 
 typedef struct tmixrt_tensor tmixrt_tensor;
@@ -150,7 +151,8 @@ TMIXRT_API tmixrt_dtype tmixrt_tensor_dtype(const tmixrt_tensor *tensor);
 TMIXRT_API size_t tmixrt_tensor_rank(const tmixrt_tensor *tensor);
 /* The `rank` sizes; never NULL, even for a scalar. */
 TMIXRT_API const int64_t *tmixrt_tensor_shape(const tmixrt_tensor *tensor);
-/* The element buffer (row-major, contiguous). */
+/* The element buffer (row-major, contiguous). For a device tensor, a CUDA
+ * device address the host must not dereference. */
 TMIXRT_API void *tmixrt_tensor_data(const tmixrt_tensor *tensor);
 /* Number of elements (1 for a scalar). */
 TMIXRT_API size_t tmixrt_tensor_element_count(const tmixrt_tensor *tensor);
@@ -159,6 +161,20 @@ TMIXRT_API size_t tmixrt_tensor_byte_size(const tmixrt_tensor *tensor);
 /* 1 when the tensor owns its buffer (tmixrt_tensor_create), 0 when it wraps
  * caller memory (tmixrt_tensor_wrap). */
 TMIXRT_API int tmixrt_tensor_is_owned(const tmixrt_tensor *tensor);
+/* Where the buffer lives: TMIXRT_DEVICE_CPU for host tensors
+ * (tmixrt_tensor_create/_wrap), TMIXRT_DEVICE_CUDA for device tensors
+ * (tmixrt_cuda_tensor_create); 0 for NULL. */
+TMIXRT_API tmixrt_device tmixrt_tensor_device(const tmixrt_tensor *tensor);
+/* The CUDA device ordinal of a device tensor; -1 for host tensors and NULL. */
+TMIXRT_API int32_t tmixrt_tensor_device_ordinal(const tmixrt_tensor *tensor);
+
+/* Copies the elements of `src` into `dst`, in any direction: host to host,
+ * host to device, device to host, device to device (one device). Both must
+ * have the same dtype and shape (INVALID_ARGUMENT showing both otherwise).
+ * Returns when the copy is complete. Copies that involve a device need the
+ * CUDA backend (UNAVAILABLE without it); host-to-host copies do not. */
+TMIXRT_API tmixrt_status tmixrt_tensor_copy(tmixrt_tensor *dst,
+                                            const tmixrt_tensor *src);
 
 /*===----------------------------------------------------------------------===
  * Modules: loaded artifacts
@@ -272,16 +288,31 @@ TMIXRT_API tmixrt_status tmixrt_function_result_shape(
     const tmixrt_function *fn, tmixrt_tensor *const *args, size_t num_args,
     size_t result_index, int64_t *shape, size_t capacity);
 
-/* Calls `fn`. All checks come first, and nothing is called or written unless
- * they all pass:
- *  - the function runs on a device this build supports (CUDA: UNAVAILABLE),
- *  - num_args/num_results match the signature,
- *  - every argument is non-NULL and has the signature's dtype, rank and
- *    static sizes (a message names the argument and shows the expected and
- *    the given shape),
+/* Calls `fn`. `args` has one of two forms (see "Weights" below):
+ *  - all tmixrt_function_num_args(fn) arguments in signature order, where a
+ *    weight argument may be NULL to take it from the weight file bound to the
+ *    module (a non-NULL tensor there is used instead of the bound one);
+ *  - for a function with weight arguments, only its non-weight arguments in
+ *    signature order (num_args == num_args(fn) - num_weights(fn)); every
+ *    weight then comes from the bound file.
+ * A NULL weight slot or the short form without a bound file is an
+ * INVALID_ARGUMENT error that names the weight and says how to bind one.
+ * All checks come first, and nothing is called or written unless they all
+ * pass:
+ *  - for a CUDA function, the CUDA backend is available (UNAVAILABLE with
+ *    the reason: no driver, no device; see tmixrt/tmixrt_cuda.h),
+ *  - num_args (in one of the two forms)/num_results match the signature,
+ *  - every argument is non-NULL (or bound) and has the signature's dtype,
+ *    rank and static sizes (a message names the argument and shows the
+ *    expected and the given shape),
  *  - every result's shape can be computed (static, or equal to an argument
- *    dimension).
- * Then it creates the results (owned tensors; the caller releases them),
+ *    dimension),
+ *  - every argument lives where the function runs: on the host for a CPU
+ *    function; on one CUDA device for a CUDA function (the call runs on that
+ *    device; the current device of tmixrt_cuda_set_device when there are no
+ *    arguments).
+ * Then it creates the results (owned tensors, on the call's CUDA device for
+ * a CUDA function; the caller releases them),
  * stores them in `results[0..num_results)` and calls the entry point. On
  * failure every results[i] is set to NULL. Arguments are read only. */
 TMIXRT_API tmixrt_status tmixrt_function_invoke(const tmixrt_function *fn,
@@ -292,11 +323,120 @@ TMIXRT_API tmixrt_status tmixrt_function_invoke(const tmixrt_function *fn,
 
 /* Like tmixrt_function_invoke, but writes into caller-provided result
  * tensors, which are checked the same way (dtype, rank, and every size,
- * including the dynamic ones computed from the arguments) and must not
- * overlap an argument or each other. Useful to reuse buffers across calls. */
+ * including the dynamic ones computed from the arguments, and the device)
+ * and must not overlap an argument or each other. Useful to reuse buffers
+ * across calls. */
 TMIXRT_API tmixrt_status tmixrt_function_invoke_into(
     const tmixrt_function *fn, tmixrt_tensor *const *args, size_t num_args,
     tmixrt_tensor *const *results, size_t num_results);
+
+/* The number of weight arguments of `fn` (those with a weight_name); the
+ * short call form passes the other num_args - num_weights. */
+TMIXRT_API size_t tmixrt_function_num_weights(const tmixrt_function *fn);
+
+/*===----------------------------------------------------------------------===
+ * Weights: .safetensors files bound to a module's weight arguments
+ *
+ * An argument whose tmixrt_tensor_info has a weight_name (set by
+ * `tmix.weight = "stages.0.norm.weight"` on the function argument) is a
+ * weight: a tensor of fixed name, dtype and static shape that a weight file
+ * supplies. tmixrt_weights_open maps a .safetensors file read-only (no copy)
+ * after checking all of it; tmixrt_module_bind_weights checks it against
+ * every weight argument of every function of a module and binds it; calls
+ * then take their weights from it (see tmixrt_function_invoke).
+ *===----------------------------------------------------------------------===*/
+
+typedef struct tmixrt_weights tmixrt_weights;
+
+/* One tensor of a weight file. */
+typedef struct tmixrt_weight_info {
+  const char *name;
+  /* The file's dtype: "F32", "F16", "BF16", "I32", "I64", or one tmix has no
+   * tensors of ("F64", "I8", "BOOL", "F8_E4M3", ...). */
+  const char *dtype_name;
+  /* The tmix dtype, or 0 when tmix has none for dtype_name. Such tensors can
+   * be inspected; binding one to an argument is an error. */
+  tmixrt_dtype dtype;
+  size_t rank;
+  /* `rank` sizes (any rank up to 64); never NULL. */
+  const int64_t *shape;
+  /* The elements as stored (row-major, little-endian): `byte_size` bytes,
+   * aligned to the element size, never NULL (even when empty). Read only. */
+  const void *data;
+  size_t byte_size;
+  /* 1 when `data` points into the file's mapping; 0 when the tensor was not
+   * aligned to its element size there and `data` is an aligned copy. */
+  int mapped;
+} tmixrt_weight_info;
+
+/* Opens and memory-maps the .safetensors file at `path` and checks all of it
+ * before returning: the 8-byte header length (within the file, at most
+ * 100,000,000), the JSON header (strict RFC 8259, nesting and size bounded),
+ * each entry (an object with exactly "dtype", "shape" and "data_offsets", a
+ * known safetensors dtype, non-negative integer sizes whose byte count does
+ * not overflow, 0 <= begin <= end <= data size, end - begin == the byte
+ * count), unique names, and a data section the tensors cover exactly (no
+ * overlap, no hole, nothing after the last). "__metadata__", when present,
+ * must map strings to strings. Fails with NOT_FOUND when the file does not
+ * exist and INVALID_ARGUMENT otherwise; the message names the file and the
+ * tensor or field at fault. Tensors whose data is misaligned in the file are
+ * copied into aligned memory (see tmixrt_weight_info.mapped); nothing else
+ * is read or copied.
+ *
+ * The file must not be truncated or modified while it is open: as with any
+ * mapping, the process could then read changed data or receive SIGBUS. */
+TMIXRT_API tmixrt_status tmixrt_weights_open(const char *path,
+                                             tmixrt_weights **out);
+
+/* Adds a reference. */
+TMIXRT_API void tmixrt_weights_retain(tmixrt_weights *weights);
+
+/* Drops a reference; the last one unmaps the file. Bound modules hold their
+ * own reference. NULL is a no-op. */
+TMIXRT_API void tmixrt_weights_release(tmixrt_weights *weights);
+
+/* The path the file was opened from. */
+TMIXRT_API const char *tmixrt_weights_path(const tmixrt_weights *weights);
+
+/* Number of tensors, in the order of the file's header. */
+TMIXRT_API size_t tmixrt_weights_count(const tmixrt_weights *weights);
+
+/* The index-th tensor, or NULL when index >= count. Borrowed from `weights`,
+ * like the data it points to. */
+TMIXRT_API const tmixrt_weight_info *
+tmixrt_weights_at(const tmixrt_weights *weights, size_t index);
+
+/* Finds a tensor by name; NOT_FOUND names the tensor and the file. */
+TMIXRT_API tmixrt_status tmixrt_weights_lookup(const tmixrt_weights *weights,
+                                               const char *name,
+                                               const tmixrt_weight_info **out);
+
+/* The "__metadata__" entries: their number, the index-th key (NULL when out
+ * of range) and the value of a key (NULL when absent). */
+TMIXRT_API size_t
+tmixrt_weights_metadata_count(const tmixrt_weights *weights);
+TMIXRT_API const char *
+tmixrt_weights_metadata_key(const tmixrt_weights *weights, size_t index);
+TMIXRT_API const char *tmixrt_weights_metadata(const tmixrt_weights *weights,
+                                               const char *key);
+
+/* Binds `weights` to `module`. Every weight argument of every function of
+ * the module is checked: the file has a tensor of its weight_name, of the
+ * same dtype and the same shape (weight arguments must have static shapes:
+ * a dynamic dimension is itself a problem), and every tensor of the file is
+ * used by at least one weight argument. All problems (missing, mismatched,
+ * unsupported dtype, dynamic, unused) go into one INVALID_ARGUMENT status
+ * that lists them (the first 20, then "... and N more"), and then nothing
+ * changes. On success the module holds a reference to `weights` and the
+ * binding replaces any previous one atomically: a call that runs
+ * concurrently uses either the old or the new file, entirely. NULL `weights`
+ * removes the binding. Safe to call while functions of the module run. */
+TMIXRT_API tmixrt_status tmixrt_module_bind_weights(tmixrt_module *module,
+                                                    tmixrt_weights *weights);
+
+/* The weight file bound to `module` with one new reference (release it), or
+ * NULL when none is bound. */
+TMIXRT_API tmixrt_weights *tmixrt_module_bound_weights(tmixrt_module *module);
 
 #ifdef __cplusplus
 } /* extern "C" */
