@@ -2,6 +2,7 @@
 # lit configuration of tmix's regression tests (lit + FileCheck).
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -37,3 +38,16 @@ tools = [
     ToolSubst("mlir-runner", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU compile tests assemble the PTX tmix-gpu-pipeline produces with the
+# configured toolkit's ptxas; without a toolkit they are unsupported.
+ptxas = getattr(config, "tmix_ptxas", "")
+if ptxas and os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+# Prints the assembly (PTX for format=isa) of the gpu.binary ops in its
+# input, one after the other.
+config.substitutions.append(
+    ("%extract-gpu-asm",
+     '"%s" "%s"' % (sys.executable,
+                    os.path.join(config.tmix_src_root, "test", "Gpu", "extract-gpu-asm.py"))))

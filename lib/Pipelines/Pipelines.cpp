@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -33,18 +34,28 @@ void addBufferization(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Small static buffers (the per-tile softmax state) live on the stack of
-  // the thread that runs the tile: no malloc per tile, nothing to free.
-  bufferization::PromoteBuffersToStackPassOptions stack;
-  stack.maxAllocSizeInBytes = 1 << 20;
-  stack.maxRankOfAllocatedMemRef = 6;
+  // Small static buffers inside loops (the per-tile softmax state, tile
+  // temporaries) live on the stack of the thread that runs the tile: no
+  // malloc per tile, nothing to free. Buffers outside loops (whole
+  // activations of a model) stay on the heap: many of them would overflow
+  // the stack.
   pm.addNestedPass<func::FuncOp>(
-      bufferization::createPromoteBuffersToStackPass(stack));
+      bufferization::createPromoteBuffersToStackPass([](Value alloc) {
+        auto type = dyn_cast<MemRefType>(alloc.getType());
+        Operation *op = alloc.getDefiningOp();
+        if (!type || !op || !type.hasStaticShape() || type.getRank() > 6 ||
+            !op->getParentOfType<LoopLikeOpInterface>())
+          return false;
+        int64_t bits = type.getNumElements() *
+                       static_cast<int64_t>(type.getElementTypeBitWidth());
+        return bits <= int64_t(8) << 20; // 1 MiB
+      }));
   if (beforeDealloc)
     beforeDealloc(pm);
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(tmix::mixer::createLowerStridedCopiesPass());
   // Merges the subviews of a tile's parallel_insert_slice with those its
   // producers wrote into, so the then self-copies fold away.
   pm.addPass(createCSEPass());
@@ -72,6 +83,9 @@ void addLowerToLLVM(OpPassManager &pm, bool openmp) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
+  // What has no LLVM intrinsic (math.erf in the reference pipeline) calls
+  // libm; the CPU pipeline approximates it with polynomials instead.
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
@@ -85,6 +99,7 @@ void addLowerToLLVM(OpPassManager &pm, bool openmp) {
 } // namespace
 
 void tmix::buildReferencePipeline(OpPassManager &pm) {
+  pm.addPass(mixer::createDecomposeLayersPass());
   pm.addPass(mixer::createDecomposeAttentionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -98,6 +113,18 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   tile.queryTile = options.queryTile;
   tile.keyTile = options.keyTile;
   tile.skipMaskedTiles = options.skipMaskedTiles;
+  // Layer ops first: mixer.self_attention becomes a mixer.attention that
+  // the attention tiling then sees.
+  pm.addPass(mixer::createDecomposeLayersPass());
+  // Folds the reshapes between a Linear and its epilogue.
+  pm.addPass(createCanonicalizerPass());
+  mixer::TileLayersPassOptions layers;
+  layers.rows = options.registerRows;
+  layers.cols = options.registerCols;
+  layers.fuse = options.fuseLayers;
+  layers.vectorize = options.vectorize;
+  pm.addPass(mixer::createTileLayersPass(layers));
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(mixer::createTileAttentionPass(tile));
   pm.addPass(mixer::createDecomposeAttentionPass());
   pm.addPass(mixer::createApproximateMathPass());

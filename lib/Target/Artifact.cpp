@@ -489,6 +489,7 @@ LogicalResult tmix::compileArtifact(ModuleOp module, StringRef outputPath,
   pipeline.keyTile = options.keyTile;
   pipeline.skipMaskedTiles = options.skipMaskedTiles;
   pipeline.parallel = options.parallel;
+  pipeline.fuseLayers = options.fuseLayers;
   buildCPUPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();

@@ -49,6 +49,12 @@ static cl::opt<bool> serial("serial",
                             cl::desc("Generate single-threaded code (no "
                                      "OpenMP)"),
                             cl::init(false));
+static cl::opt<bool>
+    noFuseLayers("no-fuse-layers",
+                 cl::desc("Do not fuse the layers' elementwise epilogues "
+                          "into their Linear tiles (for measuring what the "
+                          "fusion saves)"),
+                 cl::init(false));
 static cl::opt<bool> keep("keep-intermediates",
                           cl::desc("Keep the object and metadata source in "
                                    "the temporary directory"),
@@ -88,6 +94,7 @@ int main(int argc, char **argv) {
   options.keyTile = keyTile;
   options.skipMaskedTiles = !noMaskBounds;
   options.parallel = !serial;
+  options.fuseLayers = !noFuseLayers;
   options.headerPath = headerFile;
   options.sourceName = inputFile;
   options.keepIntermediates = keep;

@@ -21,6 +21,14 @@ namespace tmix::mixer {
 constexpr llvm::StringLiteral kRoleAttr = "tmix.role";
 constexpr llvm::StringLiteral kRoleScores = "scores";
 constexpr llvm::StringLiteral kRoleValues = "values";
+// Roles of the layer ops' generics (MetaFormerDecomposition.cpp), read by
+// mixer-tile-layers.
+constexpr llvm::StringLiteral kRoleLinear = "linear";
+constexpr llvm::StringLiteral kRolePack = "pack";
+constexpr llvm::StringLiteral kRoleInit = "init";
+constexpr llvm::StringLiteral kRoleIm2col = "im2col";
+constexpr llvm::StringLiteral kRoleDepthwise = "depthwise";
+constexpr llvm::StringLiteral kRoleResidual = "residual";
 
 /// The i1 predicate "key position `keyPos` is visible to query position
 /// `queryPos`" (both index values, absolute positions) for `mask`. Returns

@@ -4,6 +4,7 @@
 #define MIXER_IR_MIXERENUMS_H
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 #include "Mixer/IR/MixerEnums.h.inc"
 

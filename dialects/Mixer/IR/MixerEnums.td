@@ -18,4 +18,13 @@ def Mixer_MaskKind : I32EnumAttr<"MaskKind", "structured attention mask kind", [
   let genSpecializedAttr = 0;
 }
 
+def Mixer_ActivationKind : I32EnumAttr<"ActivationKind",
+    "pointwise activation of a mixer.mlp", [
+    I32EnumAttrCase<"gelu", 0>,
+    I32EnumAttrCase<"squared_relu", 1>,
+    I32EnumAttrCase<"star_relu", 2>
+  ]> {
+  let cppNamespace = "::tmix::mixer";
+}
+
 #endif // MIXER_ENUMS_TD

@@ -1,6 +1,7 @@
 //===- MixerOps.cpp - mixer dialect operations ----------------------------===//
 
 #include "Mixer/IR/MixerOps.h"
+#include "Mixer/IR/ShapeUtils.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -16,29 +17,6 @@ using namespace tmix::mixer;
 #define GET_OP_CLASSES
 #include "Mixer/IR/MixerOps.cpp.inc"
 
-namespace {
-/// Prints a shape as `[2, ?, 64]`.
-std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleave(
-      shape, os,
-      [&](int64_t d) {
-        if (ShapedType::isDynamic(d))
-          os << "?";
-        else
-          os << d;
-      },
-      ", ");
-  os << "]";
-  return s;
-}
-
-/// Two extents are compatible when either is dynamic or they are equal.
-bool compatible(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // AttentionOp

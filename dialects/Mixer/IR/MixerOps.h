@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -26,6 +27,10 @@ using ::mlir::OpBuilder;
 using ::mlir::SmallVector;
 using ::mlir::Value;
 } // namespace tmix::mixer
+
+namespace mlir {
+class RewriterBase;
+} // namespace mlir
 
 #define GET_OP_CLASSES
 #include "Mixer/IR/MixerOps.h.inc"

@@ -228,4 +228,6 @@ def Mixer_OnlineAttentionOp : Mixer_Op<"online_attention", [Pure,
   }];
 }
 
+include "Mixer/IR/MetaFormerOps.td"
+
 #endif // MIXER_OPS_TD

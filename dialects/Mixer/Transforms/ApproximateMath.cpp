@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - polynomial math.exp / math.log ---------------===//
+//===- ApproximateMath.cpp - polynomial exp, log and erf -----------------===//
 //
 // Implements ApproximateMathPass (see Passes.td) with MLIR's polynomial
 // approximation patterns.
@@ -26,7 +26,8 @@ struct ApproximateMathPass
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
           return name == math::ExpOp::getOperationName() ||
-                 name == math::LogOp::getOperationName();
+                 name == math::LogOp::getOperationName() ||
+                 name == math::ErfOp::getOperationName();
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -5,6 +5,86 @@
 
 include "mlir/Pass/PassBase.td"
 
+def DecomposeLayersPass : Pass<"mixer-decompose-layers"> {
+  let summary = "Rewrite the MetaFormer layer ops (norms, activations, MLPs, token mixers, convolutions, heads, blocks) into linalg on tensors";
+  let description = [{
+    Applies the AggregatedOpInterface decomposition of every mixer op except
+    the attention ops: `mixer.block` inlines its two regions and emits the
+    scaled residuals as elementwise generics; `mixer.linear`, `mixer.mlp`,
+    `mixer.sepconv`, `mixer.mlp_head` become 2-D `[M, K] x [N, K]`
+    contraction generics (the weight keeps its PyTorch layout; a bias
+    initialises the accumulator) plus elementwise activations;
+    `mixer.layer_norm` becomes a two-pass mean/variance reduction and one
+    normalising generic; `mixer.pool`, `mixer.conv2d` and the depthwise conv
+    of `mixer.sepconv` read a `tensor.pad`ded map through strided indexing
+    maps; `mixer.random_mix` is a token contraction; `mixer.self_attention`
+    becomes the qkv projection, reshapes, one `mixer.attention` (left for
+    the attention passes) and the output projection.
+
+    All arithmetic is f32. Promise: after this pass the only mixer ops left
+    are `mixer.attention` and `mixer.online_attention`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def TileLayersPass : Pass<"mixer-tile-layers"> {
+  let summary = "Thread tiles for the decomposed MetaFormer layers and register tiles for their Linear contractions";
+  let description = [{
+    Works on the output of `mixer-decompose-layers`, whose generics carry a
+    `tmix.role` attribute:
+    1. with `fuse`, every 2-D elementwise consumer of a Linear contraction
+       (role `linear`: the MLP's activation, the block's scaled residual) is
+       tiled into an `scf.forall` of `[linear-tile-m, linear-tile-n]` tiles
+       and the contraction, its packed weight (role `pack`) and its bias
+       initialisation (role `init`) are fused into the tiles (upstream
+       tile-and-fuse);
+    2. every other Linear is tiled the same way with its weight and bias;
+    3. every other linalg op with leading parallel dims gets thread tiles:
+       `[1, map-tile]` over (batch, rows) of maps, `[linear-tile-m]` over the
+       rows of 2-D ops;
+    4. with `vectorize`, the contractions inside the tiles get register
+       tiles `[rows, cols, 1]` (k innermost), the partial ones peeled, the
+       full ones vectorized and lowered to outer products (a built-in
+       transform-dialect schedule).
+    The foralls become OpenMP loops (or serial loops) later in the pipeline.
+  }];
+  let options = [
+    Option<"linearTileM", "linear-tile-m", "int64_t", "64", "Rows of a Linear's thread tile">,
+    Option<"linearTileN", "linear-tile-n", "int64_t", "128", "Columns of a Linear's thread tile">,
+    Option<"mapTile", "map-tile", "int64_t", "4", "Rows of a map op's thread tile">,
+    Option<"rows", "rows", "int64_t", "4", "Rows of a register tile">,
+    Option<"cols", "cols", "int64_t", "16", "Columns of a register tile">,
+    Option<"fuse", "fuse", "bool", "true", "Fuse elementwise epilogues into the Linear tiles">,
+    Option<"vectorize", "vectorize", "bool", "true", "Register-tile and vectorize the Linear contractions">
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::transform::TransformDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def LowerStridedCopiesPass : Pass<"mixer-lower-strided-copies"> {
+  let summary = "Rewrite memref.copy between strided buffers into linalg.copy";
+  let description = [{
+    Bufferization copies into and out of subviews with `memref.copy` (for
+    example a `tensor.pad` of a convolution or pooling input). Between two
+    buffers with identity layouts, `memref.copy` lowers to a `memcpy`; any
+    other copy lowers to a call of the `memrefCopy` function of MLIR's C
+    runner utilities, which neither the JIT tests nor tmix's artifacts link.
+    This pass rewrites exactly those strided copies into `linalg.copy`,
+    which later lowers to loops; contiguous copies are left to `memcpy`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def DecomposeAttentionPass : Pass<"mixer-decompose-attention"> {
   let summary = "Rewrite mixer.attention and mixer.online_attention into unfused linalg ops on tensors";
   let description = [{
@@ -122,9 +202,9 @@ def VectorizeAttentionPass : Pass<"mixer-vectorize-attention"> {
 }
 
 def ApproximateMathPass : Pass<"mixer-approximate-math"> {
-  let summary = "Replace math.exp and math.log by vectorizable polynomial approximations";
+  let summary = "Replace math.exp, math.log and math.erf by vectorizable polynomial approximations";
   let description = [{
-    Rewrites `math.exp` and `math.log` on f32 (scalars or vectors) into the
+    Rewrites `math.exp`, `math.log` and `math.erf` (GELU) on f32 (scalars or vectors) into the
     polynomial approximations of MLIR's math dialect, built from arith ops
     only. Lowered straight to LLVM, each `math.exp` in a loop becomes a
     scalar `expf` call that blocks vectorization of the softmax; the
@@ -136,6 +216,131 @@ def ApproximateMathPass : Pass<"mixer-approximate-math"> {
     "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// GPU (tmix-gpu-pipeline; see docs/gpu.md)
+//===----------------------------------------------------------------------===//
+
+def MapAttentionToGpuPass : Pass<"mixer-map-attention-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Rewrite mixer.attention into a loop nest mapped to GPU blocks and threads";
+  let description = [{
+    Replaces every `mixer.attention` by an `scf.forall` over (batch, key/value
+    head, query tile) mapped to `#gpu.block<z, y, x>` — one thread block per
+    iteration, its thread count in `tmix.gpu.block_dims` — whose body is a
+    sequence of `scf.forall` loops over the block's threads mapped to
+    `#gpu.thread<x>` (phases; a block barrier separates them on the GPU).
+
+    A block holds the `query-tile` rows of each of the `G` query heads of
+    its key/value head (R = G × query-tile rows, a multiple of 16: 16 rows
+    per warp, 32 threads per warp). It stages its queries, then, for each
+    key block of `key-tile` keys that the mask can reach (the key ranges of
+    `mixer-tile-attention`: causal, window, block and dilated masks bound the
+    loop, fully masked blocks are never visited), copies K and V into
+    workgroup buffers shared by the G query heads, computes the scores of
+    each thread's accumulator fragment (the layout of mma.m16n8k16), the
+    online-softmax update and the P·V accumulation. Blocks the mask keeps
+    entirely skip the element mask. The block then writes `acc / sum` (0 for
+    rows without a visible key) and, when present, lse.
+
+    Buffers are `memref.alloc`s tagged `tmix.gpu.memory`: `workgroup`
+    (staged K, V, Q, P and the row reductions) or `thread_private` (each
+    thread's softmax state and accumulator, indexed by the thread).
+    The two products are calls to private `tmix.mma_fragment` functions
+    whose bodies are the scalar per-thread definition. This form runs on the
+    CPU as ordinary loops (tmix-gpu-emulation-pipeline): it is how the
+    kernel's numbers are tested without a GPU. mixer-gpu-tensor-cores and
+    mixer-gpu-launch turn it into GPU code.
+
+    Inputs: f32, f16 or bf16 (accumulation in f32), any mask, GQA, bias and
+    lse. Dv must be a multiple of 8; the shared buffers must fit in 48 KiB.
+    Any other `mixer` op is an error: `mixer.attention` is the one mixer op
+    with a GPU lowering.
+    `query-tile` / `key-tile` 0 choose automatically (key-tile 64 for
+    16-bit types, 32 for f32; the largest query tile of 64, 32 or 16 rows
+    per block that fits).
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", /*default=*/"0",
+           "Query rows per head in a block (0: automatic)">,
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
+           "Keys per step of the key loop, a multiple of 16 (0: automatic)">,
+    Option<"skipMaskedTiles", "skip-masked-tiles", "bool", /*default=*/"true",
+           "Bound the key loop by the mask and drop mask math in blocks the "
+           "mask fully keeps">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def GpuTensorCoresPass : Pass<"mixer-gpu-tensor-cores", "::mlir::ModuleOp"> {
+  let summary = "Run the fragment products of mapped attention on tensor cores (nvgpu.mma.sync)";
+  let description = [{
+    Replaces every call to a `tmix.mma_fragment` function (one thread's
+    accumulator fragment of a warp's 16 × 8 product) whose operands are f16
+    or bf16 with a reduction depth that is a multiple of 16 by `K / 16`
+    `nvgpu.mma.sync` m16n8k16 steps with f32 accumulators; each lane loads
+    its A and B fragments from the operands at the positions of PTX's
+    fragment layout. f32 products (and other depths) keep the scalar
+    definition. The same code serves sm_80 and sm_90.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def GpuLowerBf16MmaPass : Pass<"mixer-gpu-lower-bf16-mma"> {
+  let summary = "Lower bf16 nvgpu.mma.sync to nvvm.mma.sync";
+  let description = [{
+    MLIR 22's `convert-nvgpu-to-nvvm` deduces no PTX type for bf16
+    `nvgpu.mma.sync`; this rewrites the m16n8k16 bf16 × bf16 → f32 form into
+    `nvvm.mma.sync` with bf16 multiplicands (two bf16 per 32-bit register).
+    Run it before `convert-nvgpu-to-nvvm`.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def GpuLaunchPass : Pass<"mixer-gpu-launch", "::mlir::ModuleOp"> {
+  let summary = "Turn bufferized block/thread loop nests into gpu.launch";
+  let description = [{
+    For every bufferized `scf.forall` mapped to `#gpu.block` (with
+    `tmix.gpu.block_dims`) in a function: creates a `gpu.launch` whose grid
+    is the loop's (possibly dynamic) trip counts and whose block is
+    `tmix.gpu.block_dims`, moves the body into it (induction variables →
+    block ids), turns `workgroup` buffers into workgroup attributions
+    (shared memory) and `thread_private` buffers — indexed by the thread
+    loop's induction variable — into private attributions without that
+    dimension (registers after LLVM's SROA), then maps the `#gpu.thread`
+    loops to thread ids with a barrier after each (upstream
+    `mapNestedForallToThreadsImpl`, as `transform.gpu.map_nested_forall_to_threads`).
+
+    Host code then works on device memory: host `memref.alloc`s (results)
+    become `gpu.alloc host_shared`, host copies and frees `gpu.memcpy` /
+    `gpu.dealloc`.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
   ];
 }
 

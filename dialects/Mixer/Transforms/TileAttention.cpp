@@ -6,6 +6,7 @@
 
 #include "Mixer/IR/AttentionUtils.h"
 #include "Mixer/IR/MixerOps.h"
+#include "Mixer/Transforms/KeyRanges.h"
 #include "Mixer/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -28,19 +29,13 @@ namespace {
 /// the thread running the tile (see tmix-cpu-pipeline).
 constexpr int64_t kMaxStateBytes = 1 << 20;
 
-/// The keys a tile of query rows needs, as index values: the loop runs over
-/// [lo, hi); a key block inside [fullLo, fullHi) is kept by the mask for
-/// every row of the tile.
-struct KeyRange {
-  Value lo, hi, fullLo, fullHi;
-};
+} // namespace
 
-/// The key ranges (one or two, visited in order) of rows at absolute
-/// positions [pMin, pMax] over S keys.
-SmallVector<KeyRange, 2> computeKeyRanges(OpBuilder &b, Location loc,
-                                          MaskAttr mask, Value pMin,
-                                          Value pMax, Value s,
-                                          bool boundByMask) {
+// Declared in KeyRanges.h: also used by mixer-map-attention-to-gpu.
+SmallVector<KeyRange, 2>
+tmix::mixer::computeKeyRanges(OpBuilder &b, Location loc, MaskAttr mask,
+                              Value pMin, Value pMax, Value s,
+                              bool boundByMask) {
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -109,6 +104,8 @@ SmallVector<KeyRange, 2> computeKeyRanges(OpBuilder &b, Location loc,
   return {none};
 }
 
+namespace {
+
 LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
                             int64_t queryTile, int64_t keyTile,
                             bool skipMaskedTiles) {
@@ -163,7 +160,7 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
 
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(forall.getBody()->getTerminator());
-  ValueRange ivs = forall.getInductionVars();
+  SmallVector<Value> ivs = forall.getInductionVars();
   Value bIv = ivs[0], hIv = ivs[1], tIv = ivs[2];
   OpFoldResult i0 = affine::makeComposedFoldedAffineApply(
       rewriter, loc, e0 * queryTile, {OpFoldResult(tIv)});

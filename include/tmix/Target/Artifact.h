@@ -29,6 +29,8 @@ struct ArtifactOptions {
   int64_t keyTile = 128;
   bool skipMaskedTiles = true;
   bool parallel = true;
+  /// Fuse the layers' elementwise epilogues into their Linear tiles.
+  bool fuseLayers = true;
   /// Where to write a C header describing the entry points ("" = none).
   std::string headerPath;
   /// The name of the input, recorded in the header.
