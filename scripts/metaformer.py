@@ -21,6 +21,7 @@ Subcommands (plain Python 3, standard library only):
     metaformer.py weights MODEL [--seed=N] [--image=H[xW]] -o out.safetensors
     metaformer.py names MODEL [--image=H[xW]]
     metaformer.py config MODEL [--image=H[xW]] [-o out.json]
+    metaformer.py flops MODEL [--image=H[xW]] [--batch=B]
     metaformer.py image [--image=H[xW]] [--batch=B] [--seed=N] -o image.npy
 
 `mlir` writes the model as one func.func of the mixer dialect: argument
@@ -266,6 +267,46 @@ def parameters(name, image=(224, 224)):
         add("head.fc.fc2.weight", (NUM_CLASSES, hidden), "weight", hidden)
         add("head.fc.fc2.bias", (NUM_CLASSES,), "bias")
     return out
+
+
+def model_flops(name, image=(224, 224), batch=1):
+    """FLOPs of one forward pass (2 per multiply-add) of the convolutions,
+    Linear layers, token mixing and attention products -- the usual way
+    model FLOPs are quoted (fvcore/timm count MACs of those ops; norms,
+    activations, pooling and residuals are not counted)."""
+    cfg = model_config(name)
+    sizes = stage_sizes(image)
+    macs = 0
+    h, w = sizes[0]
+    k = STEM["kernel"]
+    macs += h * w * cfg["dims"][0] * IN_CHANS * k * k
+    prev = cfg["dims"][0]
+    for i, (depth, dim) in enumerate(zip(cfg["depths"], cfg["dims"])):
+        h, w = sizes[i]
+        n = h * w
+        if i > 0:
+            k = DOWNSAMPLE["kernel"]
+            macs += n * dim * prev * k * k
+        prev = dim
+        mixer = cfg["mixers"][i]
+        per_block = 2 * n * dim * dim * MLP_RATIO  # fc1 + fc2
+        if mixer == "sepconv":
+            mid = SEPCONV_EXPANSION * dim
+            per_block += 2 * n * dim * mid + n * mid * SEPCONV_KERNEL ** 2
+        elif mixer == "attention":
+            heads, adim = attention_dims(dim)
+            per_block += n * dim * 3 * adim + n * adim * dim  # qkv, proj
+            per_block += 2 * n * n * adim                     # QK^T, PV
+        elif mixer == "random":
+            per_block += n * n * dim
+        macs += depth * per_block
+    last = cfg["dims"][-1]
+    if cfg["head"] == "mlp":
+        hidden = MLP_RATIO * last
+        macs += last * hidden + hidden * NUM_CLASSES
+    else:
+        macs += last * NUM_CLASSES
+    return 2 * batch * macs
 
 
 def config_json(name, image):
@@ -796,6 +837,8 @@ def main(argv=None):
     model_cmd("names", "print parameter names and shapes")
     p = model_cmd("config", "write the configuration as JSON")
     p.add_argument("-o", "--output", default="-")
+    p = model_cmd("flops", "print the FLOPs of one forward pass (2 per MAC)")
+    p.add_argument("--batch", type=positive, default=1)
     p = sub.add_parser("image", help="write a seeded NCHW f32 input (.npy)")
     p.add_argument("--image", type=parse_image, default=(224, 224))
     p.add_argument("--batch", type=positive, default=1)
@@ -821,6 +864,9 @@ def main(argv=None):
         elif args.command == "config":
             write_text(args.output,
                        json.dumps(config_json(args.model, args.image), indent=1) + "\n")
+        elif args.command == "flops":
+            check_image(args.image)
+            print(model_flops(args.model, args.image, args.batch))
         elif args.command == "image":
             check_image(args.image)
             write_image(args.output, args.seed, args.image, args.batch)

@@ -29,6 +29,7 @@ constexpr llvm::StringLiteral kRoleInit = "init";
 constexpr llvm::StringLiteral kRoleIm2col = "im2col";
 constexpr llvm::StringLiteral kRoleDepthwise = "depthwise";
 constexpr llvm::StringLiteral kRoleResidual = "residual";
+constexpr llvm::StringLiteral kRoleNorm = "norm";
 
 /// The i1 predicate "key position `keyPos` is visible to query position
 /// `queryPos`" (both index values, absolute positions) for `mask`. Returns

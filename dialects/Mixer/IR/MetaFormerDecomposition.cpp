@@ -164,6 +164,9 @@ Value elementCount(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
   return arith::MulFOp::create(b, loc, count, asFloat);
 }
 
+Value collapseTo2d(OpBuilder &b, Location loc, Value x);
+Value expandFrom2d(OpBuilder &b, Location loc, Value y2, Value like);
+
 /// General layer norm over `axes` with a `[C]` weight (and bias) on the
 /// last axis: two passes (mean, then the centred variance).
 Value buildLayerNorm(OpBuilder &b, Location loc, Value x, Value weight,
@@ -221,22 +224,73 @@ Value buildLayerNorm(OpBuilder &b, Location loc, Value x, Value weight,
             .getResult();
       });
 
+  auto apply = [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+    Value centred = arith::SubFOp::create(b, loc, args[0], args[1]);
+    Value normed = arith::MulFOp::create(b, loc, centred, args[2]);
+    Value scaled = arith::MulFOp::create(b, loc, normed, args[3]);
+    if (!bias)
+      return scaled;
+    return arith::AddFOp::create(b, loc, scaled, args[4]);
+  };
+
+  // Axes that are a suffix (per token: [C]; per sample: [H, W, C]) on a
+  // static map: the normalisation is an [M, C] generic (role "norm") whose
+  // statistics are indexed by m / R, so that it can join the tiles of a
+  // Linear that consumes it (the norm -> mixer/MLP prologue).
+  int64_t first = axes.front();
+  bool suffix = first >= 1 && rank >= 3 &&
+                static_cast<int64_t>(axes.size()) == rank - first &&
+                tensorType(x).hasStaticShape();
+  if (suffix) {
+    ArrayRef<int64_t> shape = tensorType(x).getShape();
+    int64_t perStat = 1;
+    for (int64_t d = first; d < rank - 1; ++d)
+      perStat *= shape[d];
+    Value x2 = collapseTo2d(b, loc, x);
+    auto flat = [&](Value stat) -> Value {
+      if (tensorType(stat).getRank() == 1)
+        return stat;
+      ReassociationIndices all(tensorType(stat).getRank());
+      std::iota(all.begin(), all.end(), 0);
+      return tensor::CollapseShapeOp::create(
+          b, loc, stat, SmallVector<ReassociationIndices>{all});
+    };
+    // Per-row statistics [M] (a broadcast when one statistic covers
+    // several rows), so that the normalisation's maps tile exactly.
+    OpFoldResult rows = tensor::getMixedSize(b, loc, x2, 0);
+    auto perRow = [&](Value stat) -> Value {
+      stat = flat(stat);
+      if (perStat == 1)
+        return stat;
+      AffineExpr dm = b.getAffineDimExpr(0);
+      return buildGeneric(b, loc, stat,
+                          AffineMap::get(1, 0, dm.floorDiv(perStat)),
+                          emptyTensor(b, loc, {rows}),
+                          b.getMultiDimIdentityMap(1), {IterType::parallel},
+                          [](OpBuilder &, Location, ValueRange args) {
+                            return args[0];
+                          });
+    };
+    AffineMap statMap = AffineMap::get(2, 0, b.getAffineDimExpr(0));
+    SmallVector<Value> inputs = {x2, perRow(mean), perRow(rstd), weight};
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2), statMap,
+                                   statMap, channelMap(b, 2)};
+    if (bias) {
+      inputs.push_back(bias);
+      maps.push_back(channelMap(b, 2));
+    }
+    Value y2 = buildElementwise(b, loc, x2, inputs, maps, apply);
+    y2.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleNorm));
+    return expandFrom2d(b, loc, y2, x);
+  }
+
   SmallVector<Value> inputs = {x, mean, rstd, weight};
   SmallVector<AffineMap> maps = {id, kept, kept, channelMap(b, rank)};
   if (bias) {
     inputs.push_back(bias);
     maps.push_back(channelMap(b, rank));
   }
-  return buildElementwise(
-      b, loc, x, inputs, maps,
-      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-        Value centred = arith::SubFOp::create(b, loc, args[0], args[1]);
-        Value normed = arith::MulFOp::create(b, loc, centred, args[2]);
-        Value scaled = arith::MulFOp::create(b, loc, normed, args[3]);
-        if (!bias)
-          return scaled;
-        return arith::AddFOp::create(b, loc, scaled, args[4]);
-      });
+  return buildElementwise(b, loc, x, inputs, maps, apply);
 }
 
 /// `[N, K]` view of a Linear weight `[N, K]` or 1×1 conv weight

@@ -40,10 +40,12 @@ def TileLayersPass : Pass<"mixer-tile-layers"> {
     1. with `fuse`, every 2-D elementwise consumer of a Linear contraction
        (role `linear`: the MLP's activation, the block's scaled residual) is
        tiled into an `scf.forall` of `[linear-tile-m, linear-tile-n]` tiles
-       and the contraction, its packed weight (role `pack`) and its bias
-       initialisation (role `init`) are fused into the tiles (upstream
-       tile-and-fuse);
-    2. every other Linear is tiled the same way with its weight and bias;
+       and the contraction, its packed weight (role `pack`), its bias
+       initialisation (role `init`) and the normalisation producing its
+       input (role `norm`: the norm -> MLP/mixer prologue) are fused into
+       the tiles (upstream tile-and-fuse);
+    2. every other Linear is tiled the same way with its weight, bias and
+       (with `fuse`) input normalisation;
     3. every other linalg op with leading parallel dims gets thread tiles:
        `[1, map-tile]` over (batch, rows) of maps, `[linear-tile-m]` over the
        rows of 2-D ops;

@@ -81,6 +81,25 @@ bool hasRole(Operation *op, StringRef role) {
   return attr && attr.getValue() == role;
 }
 
+/// Tiling reads operand slices at map(tile offset) and indexes them with the
+/// untouched maps, which is exact only for maps without floordiv, ceildiv or
+/// mod: ops with those (grouped convs, broadcasts of per-sample statistics)
+/// stay whole.
+bool tilesExactly(linalg::LinalgOp op) {
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr expr : map.getResults()) {
+      bool semiAffine = false;
+      expr.walk([&](AffineExpr e) {
+        semiAffine |= e.getKind() == AffineExprKind::FloorDiv ||
+                      e.getKind() == AffineExprKind::CeilDiv ||
+                      e.getKind() == AffineExprKind::Mod;
+      });
+      if (semiAffine)
+        return false;
+    }
+  return true;
+}
+
 bool allParallel(linalg::LinalgOp op) {
   return op.getNumLoops() == op.getNumParallelLoops();
 }
@@ -88,16 +107,23 @@ bool allParallel(linalg::LinalgOp op) {
 /// The producers that belong in the tiles of `consumer`: a Linear
 /// contraction feeding it, the contraction's packed weight and its bias
 /// initialisation (or zero fill), each only when nothing else uses it, so
-/// that fusing never computes anything twice. Computed on the IR before
-/// tiling (during tiling the original ops still hold their uses).
-llvm::SmallPtrSet<Operation *, 4> linearGroup(Operation *consumer) {
+/// that fusing never duplicates work. Computed on the IR before tiling
+/// (during tiling the original ops still hold their uses).
+///
+/// With `prologue`, the normalisation (role "norm") producing the
+/// contraction's input joins too: each tile normalises the rows it reads
+/// (recomputed once per column tile, a few flops per element against the
+/// contraction's 2·N).
+llvm::SmallPtrSet<Operation *, 4> linearGroup(Operation *consumer,
+                                              bool prologue) {
   llvm::SmallPtrSet<Operation *, 4> group;
   auto addParts = [&](Operation *linear) {
     for (Value operand : linear->getOperands()) {
       Operation *def = operand.getDefiningOp();
       if (def && operand.hasOneUse() &&
           (isa<linalg::FillOp>(def) || hasRole(def, mixer::kRolePack) ||
-           hasRole(def, mixer::kRoleInit)))
+           hasRole(def, mixer::kRoleInit) ||
+           (prologue && hasRole(def, mixer::kRoleNorm))))
         group.insert(def);
     }
   };
@@ -130,7 +156,7 @@ struct TileLayersPass
     tiling.setTileSizes(tileSizes);
     scf::SCFTileAndFuseOptions options;
     options.setTilingOptions(tiling);
-    llvm::SmallPtrSet<Operation *, 4> group = linearGroup(op);
+    llvm::SmallPtrSet<Operation *, 4> group = linearGroup(op, fuse);
     options.setFusionControlFn(
         [group](tensor::ExtractSliceOp, OpResult producer, bool)
             -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
@@ -222,7 +248,7 @@ struct TileLayersPass
         return;
       if (op->getParentOfType<scf::ForOp>())
         return; // inside attention's key loop: already tiled
-      if (!mapTileSizes(op).empty())
+      if (tilesExactly(op) && !mapTileSizes(op).empty())
         rest.push_back(op);
     });
     for (linalg::LinalgOp op : rest)

@@ -2,10 +2,15 @@
 // RUN: tmix-opt %s -split-input-file -mixer-decompose-layers -canonicalize | FileCheck %s --check-prefix=CANON
 
 // A norm over (H, W, C): sums into a [B] tensor, mean, centred squares,
-// 1/sqrt(var + eps), then one normalising generic with the channel weight.
+// 1/sqrt(var + eps); the statistics are broadcast to one per row of the
+// [B*H*W, C] view and one [M, C] generic (role "norm") normalises with the
+// channel weight, so that a consuming Linear can take it into its tiles.
 // CHECK-DAG: #[[ID4:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2, d3) -> (d0)>
-// CHECK-DAG: #[[CH:.+]] = affine_map<(d0, d1, d2, d3) -> (d3)>
+// CHECK-DAG: #[[ROWSTAT:.+]] = affine_map<(d0) -> (d0 floordiv 143)>
+// CHECK-DAG: #[[ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[CH:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @layer_norm_hwc
 // CHECK: %[[INV:.+]] = arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK: %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[ID4]], #[[B]]], iterator_types = ["parallel", "reduction", "reduction", "reduction"]} ins(%arg0 : tensor<2x13x11x20xf32>) outs(%{{.*}} : tensor<2xf32>)
@@ -14,7 +19,11 @@
 // CHECK: %[[SQ:.+]] = linalg.generic {indexing_maps = [#[[ID4]], #[[B]], #[[B]]], iterator_types = ["parallel", "reduction", "reduction", "reduction"]} ins(%arg0, %[[MEAN]] : tensor<2x13x11x20xf32>, tensor<2xf32>)
 // CHECK: %[[RSTD:.+]] = linalg.generic {{.*}} ins(%[[SQ]] : tensor<2xf32>)
 // CHECK: math.sqrt
-// CHECK: linalg.generic {indexing_maps = [#[[ID4]], #[[B]], #[[B]], #[[CH]], #[[ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %[[MEAN]], %[[RSTD]], %arg1 : {{.*}}) outs(%{{.*}} : tensor<2x13x11x20xf32>)
+// CHECK: %[[X2:.+]] = tensor.collapse_shape %arg0 {{\[}}[0, 1, 2], [3]] : tensor<2x13x11x20xf32> into tensor<286x20xf32>
+// CHECK: %[[MEANROW:.+]] = linalg.generic {indexing_maps = [#[[ROWSTAT]], #{{.+}}], iterator_types = ["parallel"]} ins(%[[MEAN]] : tensor<2xf32>) outs(%{{.*}} : tensor<286xf32>)
+// CHECK: %[[RSTDROW:.+]] = linalg.generic {indexing_maps = [#[[ROWSTAT]], #{{.+}}], iterator_types = ["parallel"]} ins(%[[RSTD]] : tensor<2xf32>) outs(%{{.*}} : tensor<286xf32>)
+// CHECK: %[[Y:.+]] = linalg.generic {indexing_maps = [#[[ID2]], #[[ROW]], #[[ROW]], #[[CH]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[X2]], %[[MEANROW]], %[[RSTDROW]], %arg1 : {{.*}}) outs(%{{.*}} : tensor<286x20xf32>) attrs = {tmix.role = "norm"}
+// CHECK: tensor.expand_shape %[[Y]] {{\[}}[0, 1, 2], [3]] output_shape [2, 13, 11, 20]
 // CHECK-NOT: mixer.
 func.func @layer_norm_hwc(%x: tensor<2x13x11x20xf32>, %w: tensor<20xf32>) -> tensor<2x13x11x20xf32> {
   %0 = mixer.layer_norm %x, %w {axes = array<i64: 1, 2, 3>, epsilon = 1.0e-06 : f64} : (tensor<2x13x11x20xf32>, tensor<20xf32>) -> tensor<2x13x11x20xf32>

@@ -65,3 +65,28 @@ func.func @pool_block(%x: tensor<2x13x11x8xf32>, %l: tensor<8xf32>) -> tensor<2x
     }
   return %z : tensor<2x13x11x8xf32>
 }
+
+// -----
+
+// The norm -> MLP prologue: the per-token normalisation (role "norm", an
+// [M, C] generic) is computed inside fc1's tiles for the rows they read; its
+// row statistics keep thread tiles of their own. Without fusion it is a
+// forall of its own.
+// CHECK-LABEL: func.func @norm_mlp
+// CHECK: scf.forall (%{{.*}}) = (0) to (13) step (4)
+// CHECK: scf.forall (%{{.*}}) = (0) to (143) step (64)
+// CHECK-NEXT: affine.min
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}}, %{{.*}}, %arg1 : tensor<?x20xf32>, tensor<?xf32>, tensor<?xf32>, tensor<20xf32>)
+// CHECK: linalg.transpose {{.*}} {tmix.role = "pack"}
+// CHECK: vector.transfer_read
+// CHECK: scf.forall.in_parallel
+// NOFUSE-LABEL: func.func @norm_mlp
+// NOFUSE: scf.forall (%{{.*}}) = (0) to (143) step (64)
+// NOFUSE-NOT: linalg.transpose
+// NOFUSE: ins(%{{.*}}, %{{.*}}, %{{.*}}, %arg1 : tensor<?x20xf32>, tensor<?xf32>, tensor<?xf32>, tensor<20xf32>)
+// NOFUSE: scf.forall.in_parallel
+func.func @norm_mlp(%x: tensor<1x13x11x20xf32>, %g: tensor<20xf32>, %w1: tensor<36x20xf32>, %w2: tensor<20x36xf32>, %s: tensor<1xf32>) -> tensor<1x13x11x20xf32> {
+  %n = mixer.layer_norm %x, %g {axes = array<i64: 3>, epsilon = 1.0e-06 : f64} : (tensor<1x13x11x20xf32>, tensor<20xf32>) -> tensor<1x13x11x20xf32>
+  %0 = mixer.mlp %n, %w1, %w2 activation = star_relu(%s, %s) : (tensor<1x13x11x20xf32>, tensor<36x20xf32>, tensor<20x36xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x13x11x20xf32>
+  return %0 : tensor<1x13x11x20xf32>
+}
