@@ -21,8 +21,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 cmake --build "$build_dir" --target check-tmix 2>&1 | tee "$log" || status=$?
 
-count() { grep -Eo "^ *$1: *[0-9]+" "$log" | grep -Eo '[0-9]+$' | tail -n 1 || true; }
+count() { grep -Eo "^ *$1 *: *[0-9]+" "$log" | grep -Eo '[0-9]+$' | tail -n 1 || true; }
+# lit pads the labels to a common width ("Passed :" next to "Skipped:").
 passed=$(count Passed); failed=$(count Failed); unsupported=$(count Unsupported)
+skipped=$(count Skipped); unsupported=$(( ${unsupported:-0} + ${skipped:-0} ))
 xfail=$(count 'Expectedly Failed'); unresolved=$(count Unresolved); timedout=$(count 'Timed Out')
 passed=$(( ${passed:-0} + ${xfail:-0} ))
 failed=$(( ${failed:-0} + ${unresolved:-0} + ${timedout:-0} ))

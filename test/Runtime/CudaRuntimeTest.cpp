@@ -21,14 +21,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <fcntl.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <utility>
 #include <vector>
-
-extern char **environ;
 
 using namespace tmixrt::test;
 
@@ -37,7 +31,7 @@ namespace {
 struct Scenario {
   const char *suite;
   /// Environment variables; a null value leaves the variable unset.
-  std::vector<std::pair<std::string, const char *>> env;
+  EnvSettings env;
 };
 
 std::ostream &operator<<(std::ostream &os, const Scenario &scenario) {
@@ -82,59 +76,14 @@ const Scenario kScenarios[] = {
     {"DefaultDriver", {{"TMIXRT_CUDA_DRIVER", nullptr}}},
 };
 
-struct RunResult {
-  int exitCode = -1; // -1: did not exit normally
-  std::string output;
-};
-
 /// Runs the scenario program with --gtest_filter=<suite>.* in the scenario's
-/// environment: this process' environment without TMIXRT_CUDA_*, FAKE_CUDA_*
-/// and GTEST_* variables (lit's sharding and JSON output are for this
-/// process), plus the scenario's.
-RunResult runScenario(const Scenario &scenario, const std::string &log) {
-  std::vector<std::string> env;
-  for (char **entry = environ; *entry; ++entry) {
-    std::string text = *entry;
-    if (text.rfind("TMIXRT_CUDA_", 0) == 0 ||
-        text.rfind("FAKE_CUDA_", 0) == 0 || text.rfind("GTEST_", 0) == 0)
-      continue;
-    env.push_back(text);
-  }
-  env.push_back(std::string("TMIXRT_CUDA_SCENARIO=") + scenario.suite);
-  for (const auto &[name, value] : scenario.env)
-    if (value)
-      env.push_back(name + "=" + value);
-  std::vector<char *> envp;
-  for (std::string &text : env)
-    envp.push_back(text.data());
-  envp.push_back(nullptr);
-  std::string program = TMIXRT_CUDA_SCENARIOS;
-  std::string filter = std::string("--gtest_filter=") + scenario.suite + ".*";
-  char *argv[] = {program.data(), filter.data(), nullptr};
-
-  RunResult result;
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    ADD_FAILURE() << "cannot create " << log;
-    return result;
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execve(program.c_str(), argv, envp.data());
-    _exit(127);
-  }
-  close(fd);
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-    ADD_FAILURE() << "cannot run " << program;
-    return result;
-  }
-  if (WIFEXITED(status))
-    result.exitCode = WEXITSTATUS(status);
-  result.output = readFile(log);
-  return result;
+/// environment (see childEnvironment), its output going to `log`.
+ProcessResult runScenario(const Scenario &scenario, const std::string &log) {
+  EnvSettings settings = scenario.env;
+  settings.emplace_back("TMIXRT_CUDA_SCENARIO", scenario.suite);
+  return runProcess(TMIXRT_CUDA_SCENARIOS,
+                    {std::string("--gtest_filter=") + scenario.suite + ".*"},
+                    childEnvironment(settings), log);
 }
 
 class CudaScenario : public ::testing::TestWithParam<Scenario> {};
@@ -142,13 +91,12 @@ class CudaScenario : public ::testing::TestWithParam<Scenario> {};
 TEST_P(CudaScenario, Passes) {
   TempDir dir;
   const Scenario &scenario = GetParam();
-  RunResult run = runScenario(scenario, dir.file("output"));
-  EXPECT_EQ(run.exitCode, 0) << run.output;
+  ProcessResult run = runScenario(scenario, dir.file("output"));
+  EXPECT_EQ(run.exitCode, 0) << run.out;
   // Every test of the suite ran (none skipped for a wrong environment).
-  EXPECT_NE(run.output.find("[  PASSED  ]"), std::string::npos) << run.output;
-  EXPECT_EQ(run.output.find("[  SKIPPED ]"), std::string::npos) << run.output;
-  EXPECT_EQ(run.output.find("Running 0 tests"), std::string::npos)
-      << run.output;
+  EXPECT_NE(run.out.find("[  PASSED  ]"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("[  SKIPPED ]"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("Running 0 tests"), std::string::npos) << run.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Driver, CudaScenario, ::testing::ValuesIn(kScenarios),

@@ -2,7 +2,81 @@
 
 #include "CudaTestUtils.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
 namespace tmixrt::test {
+
+std::vector<std::string> childEnvironment(const EnvSettings &settings) {
+  std::vector<std::string> env;
+  for (char **entry = environ; *entry; ++entry) {
+    std::string text = *entry;
+    if (text.rfind("TMIXRT_CUDA_", 0) == 0 ||
+        text.rfind("FAKE_CUDA_", 0) == 0 || text.rfind("GTEST_", 0) == 0)
+      continue;
+    env.push_back(text);
+  }
+  for (const auto &[name, value] : settings)
+    if (value)
+      env.push_back(name + "=" + value);
+  return env;
+}
+
+ProcessResult runProcess(const std::string &program,
+                         const std::vector<std::string> &args,
+                         const std::vector<std::string> &env,
+                         const std::string &outPath,
+                         const std::string &errPath) {
+  // Everything the child needs is prepared before fork.
+  std::vector<std::string> argStrings{program};
+  argStrings.insert(argStrings.end(), args.begin(), args.end());
+  std::vector<std::string> envStrings = env;
+  std::vector<char *> argv, envp;
+  for (std::string &text : argStrings)
+    argv.push_back(text.data());
+  argv.push_back(nullptr);
+  for (std::string &text : envStrings)
+    envp.push_back(text.data());
+  envp.push_back(nullptr);
+
+  ProcessResult result;
+  int out = open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err = errPath.empty()
+                ? out
+                : open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (out < 0 || err < 0) {
+    ADD_FAILURE() << "cannot create " << outPath << " or " << errPath;
+    if (out >= 0)
+      close(out);
+    if (err >= 0 && err != out)
+      close(err);
+    return result;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out, 1);
+    dup2(err, 2);
+    execve(program.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out);
+  if (err != out)
+    close(err);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+    ADD_FAILURE() << "cannot run " << program;
+    return result;
+  }
+  if (WIFEXITED(status))
+    result.exitCode = WEXITSTATUS(status);
+  result.out = readFile(outPath);
+  if (!errPath.empty())
+    result.err = readFile(errPath);
+  return result;
+}
 
 Tensor deviceF32(int32_t device, std::vector<int64_t> shape,
                  const std::vector<float> &values) {

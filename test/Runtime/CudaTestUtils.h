@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tmixrt::test {
@@ -24,6 +25,30 @@ std::vector<float> hostValues(const tmixrt_tensor *tensor);
 
 /// Deterministic, distinct test values: value(i) = (i % 97) * 0.25 - 7.
 std::vector<float> pattern(size_t count, float offset = 0.0f);
+
+/// Environment variables to set for a child process; a null value leaves the
+/// variable unset.
+using EnvSettings = std::vector<std::pair<std::string, const char *>>;
+
+/// This process' environment without TMIXRT_CUDA_*, FAKE_CUDA_* and GTEST_*
+/// variables (lit's sharding and JSON output are for this process), plus
+/// `settings`: what a child process that loads the CUDA driver should see.
+std::vector<std::string> childEnvironment(const EnvSettings &settings);
+
+struct ProcessResult {
+  int exitCode = -1; // -1: did not exit normally (a crash)
+  std::string out;   // stdout
+  std::string err;   // stderr; empty when it went to stdout
+};
+
+/// Runs `program` with `args` (argv[1..]) and the environment `env`, its
+/// stdout written to the file `outPath` and its stderr to `errPath` (or to
+/// the same file when `errPath` is empty), and waits for it.
+ProcessResult runProcess(const std::string &program,
+                         const std::vector<std::string> &args,
+                         const std::vector<std::string> &env,
+                         const std::string &outPath,
+                         const std::string &errPath = std::string());
 
 /// An owning stream reference.
 class Stream {

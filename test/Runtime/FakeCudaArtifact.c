@@ -24,6 +24,16 @@
  *       the module does not have
  *   twice(x: [?] f32) -> (y: [?] f32)                     on the CPU: y = 2 x
  * y, z and the second arguments have x's length.
+ *
+ * With FAKE_CUDA_WEIGHTS (tmix-run's --weights tests) it also has CUDA
+ * functions with weight arguments, which bound weights (host tensors) cannot
+ * feed directly:
+ *
+ *   bias2(w: [4] f32 "layer.w", x: [4] f32, b: [4] f32 "layer.b")
+ *       -> (y: [4] f32)                                  y = (x + w) + b
+ *   bias_twice(x: [4] f32, b: [4] f32 "layer.b", c: [4] f32 "layer.b")
+ *       -> (y: [4] f32)                                  y = (x + b) + c
+ *       (one weight of the file in two arguments)
  *===----------------------------------------------------------------------===*/
 
 #include "tmixrt/abi.h"
@@ -211,6 +221,27 @@ static void missing_kernel_entry(void **args) {
   mgpuStreamDestroy(stream);
 }
 
+#ifdef FAKE_CUDA_WEIGHTS
+/* y = (first + second) + third, each a [4] f32 memref (args[3] is y). */
+static void add3(const tmix_abi_memref_1 *first,
+                 const tmix_abi_memref_1 *second,
+                 const tmix_abi_memref_1 *third, const tmix_abi_memref_1 *y) {
+  tmixrt_mgpu_stream stream = mgpuStreamCreate();
+  launch_add(module, data(first, 4), data(second, 4), data(y, 4), 4, stream);
+  launch_add(module, data(y, 4), data(third, 4), data(y, 4), 4, stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+}
+
+static void bias2_entry(void **args) {
+  add3(args[1], args[0], args[2], args[3]); /* (x + w) + b */
+}
+
+static void bias_twice_entry(void **args) {
+  add3(args[0], args[1], args[2], args[3]); /* (x + b) + c */
+}
+#endif
+
 static void twice_entry(void **args) {
   const tmix_abi_memref_1 *x = args[0], *y = args[1];
   const float *in = data(x, 4);
@@ -245,6 +276,18 @@ static const tmix_abi_tensor y_f16_result[] = {
     {"y", NULL, TMIX_ABI_F16, 1, x_length}};
 static const tmix_abi_tensor four_result[] = {
     {"y", NULL, TMIX_ABI_F32, 1, four}};
+#ifdef FAKE_CUDA_WEIGHTS
+static const tmix_abi_tensor bias2_args[] = {
+    {"w", "layer.w", TMIX_ABI_F32, 1, four},
+    {"x", NULL, TMIX_ABI_F32, 1, four},
+    {"b", "layer.b", TMIX_ABI_F32, 1, four},
+};
+static const tmix_abi_tensor bias_twice_args[] = {
+    {"x", NULL, TMIX_ABI_F32, 1, four},
+    {"b", "layer.b", TMIX_ABI_F32, 1, four},
+    {"c", "layer.b", TMIX_ABI_F32, 1, four},
+};
+#endif
 
 static const tmix_abi_function functions[] = {
     {"add", TMIX_ABI_DEVICE_CUDA, 2, binary_args, 1, z_result, add_entry},
@@ -258,6 +301,11 @@ static const tmix_abi_function functions[] = {
     {"missing_kernel", TMIX_ABI_DEVICE_CUDA, 1, x_arg, 1, y_result,
      missing_kernel_entry},
     {"twice", TMIX_ABI_DEVICE_CPU, 1, x_arg, 1, y_result, twice_entry},
+#ifdef FAKE_CUDA_WEIGHTS
+    {"bias2", TMIX_ABI_DEVICE_CUDA, 3, bias2_args, 1, four_result, bias2_entry},
+    {"bias_twice", TMIX_ABI_DEVICE_CUDA, 3, bias_twice_args, 1, four_result,
+     bias_twice_entry},
+#endif
 };
 
 static const tmix_abi_module abi_module = {

@@ -118,6 +118,25 @@ TEST_F(TmixRunTest, RunsAFunctionOnNpyInputs) {
     EXPECT_EQ(result.f32()[i], 11.0f * static_cast<float>(i));
 }
 
+TEST_F(TmixRunTest, TopPrintsTheLargestValuesWithTheirIndices) {
+  // z = x + y with ties (indices 1 and 2 both 9) and a maximum in the middle.
+  std::string x = writeNpy("x.npy", {2, 4}, {1, 4, 5, 7, 0, -2, 3, 3});
+  std::string y = writeNpy("y.npy", {2, 4}, {0, 5, 4, 0, 0, 0, 0, 0});
+  RunResult r = run({TMIXRT_FAKE_GOOD, "--function=add", "--input=" + x,
+                     "--input=" + y, "--top=3"});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("  top 3: [1] 9 [2] 9 [3] 7\n"), std::string::npos)
+      << r.out;
+  // More than there are: all of them, in order.
+  r = run({TMIXRT_FAKE_GOOD, "--function=add", "--input=" + x, "--input=" + y,
+           "--top=100"});
+  EXPECT_NE(
+      r.out.find("  top 8: [1] 9 [2] 9 [3] 7 [6] 3 [7] 3 [0] 1 [4] 0 [5] -2\n"),
+      std::string::npos)
+      << r.out;
+  expectError({TMIXRT_FAKE_GOOD, "--top=0"}, {"--top needs a positive count"});
+}
+
 TEST_F(TmixRunTest, UsesTheOnlyFunctionWithoutFunctionFlag) {
   std::string x = writeNpy("x.npy", {2, 2}, {1, 2, 3, 4});
   RunResult r = run({TMIXRT_FAKE_SINGLE, "--input=" + x});
@@ -256,7 +275,7 @@ TEST_F(TmixRunTest, UnknownOrUnavailableFunction) {
               {"has 8 functions; choose one with --function (add, scale4"});
   expectError(
       {TMIXRT_FAKE_GOOD, "--function=gpu_add", "--input=" + x, "--input=" + x},
-      {"'gpu_add' runs on CUDA"});
+      {"'gpu_add' runs on CUDA; pass --device=cuda"});
   expectError({TMIXRT_FAKE_GOOD, "--function=unsized", "--random-inputs"},
               {"not derived from an argument"});
 }

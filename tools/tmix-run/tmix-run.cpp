@@ -4,11 +4,14 @@
 //   tmix-run lib.so --random-inputs [--shape=ARG=1x8x128x64 ...] [--seed=N]
 //   tmix-run lib.so --weights=model.safetensors --input=image.npy
 //   tmix-run lib.so --list [--weights=model.safetensors]
+//   tmix-run lib.so --device=cuda[:N] --function=NAME --input=a.npy ...
 //
 // Loads the artifact with libtmixrt, optionally binds a weight file to it,
 // reads the (non-weight) arguments from .npy files (or makes seeded random
 // ones), calls the function, prints a summary of every result and optionally
-// writes them to .npy files and times repeated calls.
+// writes them to .npy files and times repeated calls. With --device=cuda the
+// inputs (and bound weights) are copied to the GPU, the CUDA function runs
+// there and its results are copied back before anything is printed.
 // Every error is one line on stderr and exit code 1. Links only libtmixrt
 // and tmixrt_npy, never LLVM or MLIR.
 //
@@ -16,6 +19,7 @@
 
 #include "tmixrt/npy.h"
 #include "tmixrt/tmixrt.h"
+#include "tmixrt/tmixrt_cuda.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,12 @@ const char kUsage[] =
     "                         (with --weights: also check and bind the file)\n"
     "  --function=NAME        the function to run (may be omitted when the\n"
     "                         artifact has exactly one)\n"
+    "  --device=DEVICE        where the function runs: cpu (the default) for\n"
+    "                         CPU functions, cuda or cuda:N (CUDA device N,\n"
+    "                         default 0) for CUDA functions; inputs and\n"
+    "                         bound weights are copied to the device and\n"
+    "                         results back (with --list: also describe the\n"
+    "                         device)\n"
     "  --weights=FILE.safetensors\n"
     "                         bind a weight file to the artifact before the\n"
     "                         call: every weight argument of every function\n"
@@ -61,6 +72,9 @@ const char kUsage[] =
     "  --output=FILE.npy      write results, one per result, in order (bf16\n"
     "                         results are written as f32)\n"
     "  --threads=T            threads the artifact may use (<= 0: all cores)\n"
+    "  --top=K                also print the K largest values of each\n"
+    "                         result with their (flat) indices, e.g. the\n"
+    "                         top-5 classes of a classifier's logits\n"
     "  --benchmark=N          one warm-up call, then N timed calls; prints\n"
     "                         the median and minimum time per call\n"
     "  --help                 print this help\n"
@@ -121,6 +135,12 @@ struct Options {
   bool haveThreads = false;
   int32_t threads = 0;
   int64_t benchmark = 0;
+  int64_t top = 0;
+  /// --device: the text as given ("cpu" when absent), and for cuda[:N]
+  /// the device number.
+  std::string device = "cpu";
+  bool cuda = false;
+  int32_t cudaDevice = 0;
 };
 
 bool parseInt(const std::string &text, int64_t min, int64_t max,
@@ -136,9 +156,26 @@ bool parseInt(const std::string &text, int64_t min, int64_t max,
   return true;
 }
 
+/// Parses the value of --device: cpu, cuda or cuda:N.
+void parseDevice(const std::string &text, Options &options) {
+  options.device = text;
+  options.cuda = text != "cpu";
+  if (text == "cpu" || text == "cuda")
+    return;
+  std::string number = text.compare(0, 5, "cuda:") == 0 ? text.substr(5) : "";
+  int64_t device = 0;
+  if (number.empty() ||
+      number.find_first_not_of("0123456789") != std::string::npos ||
+      !parseInt(number, 0, INT32_MAX, device))
+    fail("--device needs cpu, cuda or cuda:N (N: a CUDA device number, 0 "
+         "for the first), got '" +
+         text + "'");
+  options.cudaDevice = static_cast<int32_t>(device);
+}
+
 Options parseOptions(int argc, char **argv) {
   Options options;
-  bool haveSeed = false, haveBenchmark = false;
+  bool haveSeed = false, haveBenchmark = false, haveDevice = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -190,6 +227,11 @@ Options parseOptions(int argc, char **argv) {
       options.weights = takeValue();
       if (options.weights.empty())
         fail("--weights needs a file");
+    } else if (name == "--device") {
+      if (haveDevice)
+        fail("--device given twice");
+      haveDevice = true;
+      parseDevice(takeValue(), options);
     } else if (name == "--input") {
       options.inputs.push_back(takeValue());
     } else if (name == "--output") {
@@ -208,6 +250,9 @@ Options parseOptions(int argc, char **argv) {
         fail("--threads needs an integer, got '" + value + "'");
       options.threads = static_cast<int32_t>(threads);
       options.haveThreads = true;
+    } else if (name == "--top") {
+      if (!parseInt(takeValue(), 1, 1000000, options.top))
+        fail("--top needs a positive count, got '" + value + "'");
     } else if (name == "--benchmark") {
       if (!parseInt(takeValue(), 1, 1000000000, options.benchmark))
         fail("--benchmark needs a positive number of calls, got '" + value +
@@ -316,6 +361,56 @@ const tmixrt_function *pickFunction(const tmixrt_module *module,
   fail("'" + std::string(tmixrt_module_path(module)) + "' has " +
        std::to_string(count) + " functions; choose one with --function (" +
        (names.empty() ? "none" : names) + ")");
+}
+
+//===----------------------------------------------------------------------===//
+// Devices
+//===----------------------------------------------------------------------===//
+
+/// Loads the CUDA driver, checks that device `options.cudaDevice` exists,
+/// makes it the current device and prints a line describing it.
+void selectCudaDevice(const Options &options) {
+  std::string what = "--device=" + options.device;
+  tmixrt_status status = tmixrt_cuda_init();
+  if (status) {
+    std::string message = tmixrt_status_message(status);
+    tmixrt_status_free(status);
+    fail(what + ": " + message);
+  }
+  int32_t count = 0;
+  check(tmixrt_cuda_device_count(&count));
+  int32_t device = options.cudaDevice;
+  if (device >= count)
+    fail(what + ": there is no CUDA device " + std::to_string(device) +
+         "; the driver reports " + std::to_string(count) + " device(s) (" +
+         (count == 1 ? std::string("cuda:0")
+                     : "cuda:0 .. cuda:" + std::to_string(count - 1)) +
+         ")");
+  check(tmixrt_cuda_set_device(device));
+  tmixrt_cuda_device_properties properties;
+  check(tmixrt_cuda_device_properties_get(device, &properties));
+  int32_t version = 0;
+  check(tmixrt_cuda_driver_version(&version));
+  std::printf("device: cuda:%d: %s, sm_%d%d, %llu MiB", device, properties.name,
+              properties.compute_capability_major,
+              properties.compute_capability_minor,
+              static_cast<unsigned long long>(properties.total_memory >> 20));
+  if (version > 0)
+    std::printf(", CUDA driver %d.%d", version / 1000, version % 1000 / 10);
+  std::printf("\n");
+}
+
+/// Fails unless `fn` runs on the device --device chose.
+void checkFunctionDevice(const tmixrt_function *fn, const Options &options) {
+  std::string name = tmixrt_function_name(fn);
+  bool cudaFunction = tmixrt_function_device(fn) == TMIXRT_DEVICE_CUDA;
+  if (cudaFunction && !options.cuda)
+    fail("'" + name +
+         "' runs on CUDA; pass --device=cuda (or --device=cuda:N for CUDA "
+         "device N) to run it");
+  if (!cudaFunction && options.cuda)
+    fail("'" + name + "' runs on the CPU, not on CUDA; drop --device=" +
+         options.device + " (or pass --device=cpu) to run it");
 }
 
 //===----------------------------------------------------------------------===//
@@ -605,9 +700,87 @@ std::vector<Tensor> fileInputs(const tmixrt_function *fn,
   return inputs;
 }
 
+/// The arguments of a call: the tensors it owns and the list it passes.
+struct CallArgs {
+  std::vector<Tensor> tensors;
+  std::vector<tmixrt_tensor *> list;
+};
+
+/// The inputs as they are: every argument, or with --weights (for a
+/// function with weights) the short form of only the non-weight ones.
+CallArgs hostArgs(std::vector<Tensor> inputs) {
+  CallArgs call;
+  call.tensors = std::move(inputs);
+  for (const Tensor &t : call.tensors)
+    call.list.push_back(t.get());
+  return call;
+}
+
+/// A tensor on CUDA device `device` holding a copy of host tensor `host`.
+Tensor upload(const tmixrt_tensor *host, int32_t device) {
+  Tensor tensor;
+  check(tmixrt_cuda_tensor_create(device, tmixrt_tensor_dtype(host),
+                                  tmixrt_tensor_rank(host),
+                                  tmixrt_tensor_shape(host), tensor.out()));
+  check(tmixrt_tensor_copy(tensor.get(), host));
+  return tensor;
+}
+
+/// The arguments of a call of CUDA function `fn` on --device's device, all
+/// in the full form: each input copied to the device, and (with --weights)
+/// for each weight argument the bound file's tensor of its weight_name,
+/// copied once per name (bound weights are host tensors, which a CUDA
+/// function does not take).
+CallArgs deviceArgs(const tmixrt_function *fn, tmixrt_module *module,
+                    std::vector<Tensor> inputs, const Options &options) {
+  int32_t device = options.cudaDevice;
+  bool weightsBound = !options.weights.empty();
+  struct WeightsRef {
+    tmixrt_weights *weights;
+    ~WeightsRef() { tmixrt_weights_release(weights); }
+  } bound{weightsBound ? tmixrt_module_bound_weights(module) : nullptr};
+  if (weightsBound && !bound.weights)
+    fail("no weight file is bound to '" +
+         std::string(tmixrt_module_path(module)) + "'");
+  CallArgs call;
+  std::map<std::string, size_t> uploaded; // weight name -> index in tensors
+  size_t next = 0;
+  for (size_t i = 0, e = tmixrt_function_num_args(fn); i < e; ++i) {
+    if (isInput(fn, i, weightsBound)) {
+      call.tensors.push_back(upload(inputs[next++].get(), device));
+      call.list.push_back(call.tensors.back().get());
+      continue;
+    }
+    const char *name = tmixrt_function_arg(fn, i)->weight_name;
+    auto found = uploaded.find(name);
+    if (found == uploaded.end()) {
+      const tmixrt_weight_info *weight = nullptr;
+      check(tmixrt_weights_lookup(bound.weights, name, &weight));
+      // The copy only reads the mapping; wrap takes a non-const pointer.
+      Tensor host;
+      check(tmixrt_tensor_wrap(weight->dtype, weight->rank, weight->shape,
+                               const_cast<void *>(weight->data), host.out()));
+      call.tensors.push_back(upload(host.get(), device));
+      found = uploaded.emplace(name, call.tensors.size() - 1).first;
+    }
+    call.list.push_back(call.tensors[found->second].get());
+  }
+  return call; // the host inputs are freed here
+}
+
 //===----------------------------------------------------------------------===//
 // Results
 //===----------------------------------------------------------------------===//
+
+/// A host tensor holding a copy of device tensor `tensor`.
+Tensor download(const tmixrt_tensor *tensor) {
+  Tensor host;
+  check(tmixrt_tensor_create(tmixrt_tensor_dtype(tensor),
+                             tmixrt_tensor_rank(tensor),
+                             tmixrt_tensor_shape(tensor), host.out()));
+  check(tmixrt_tensor_copy(host.get(), tensor));
+  return host;
+}
 
 void printSummary(size_t index, const tmixrt_tensor_info *info,
                   const tmixrt_tensor *tensor) {
@@ -656,6 +829,28 @@ void printSummary(size_t index, const tmixrt_tensor_info *info,
   std::printf("%s\n", shown < count ? " ..." : "");
 }
 
+/// The `k` largest values (ties: lower index first), NaNs excluded.
+void printTop(const tmixrt_tensor *tensor, int64_t k) {
+  size_t count = tmixrt_tensor_element_count(tensor);
+  std::vector<std::pair<double, size_t>> entries;
+  entries.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    double value = element(tensor, i);
+    if (!std::isnan(value))
+      entries.emplace_back(value, i);
+  }
+  size_t shown = std::min<size_t>(entries.size(), static_cast<size_t>(k));
+  std::partial_sort(entries.begin(), entries.begin() + shown, entries.end(),
+                    [](const auto &a, const auto &b) {
+                      return a.first > b.first ||
+                             (a.first == b.first && a.second < b.second);
+                    });
+  std::printf("  top %zu:", shown);
+  for (size_t i = 0; i < shown; ++i)
+    std::printf(" [%zu] %.6g", entries[i].second, entries[i].first);
+  std::printf("\n");
+}
+
 void writeOutput(const std::string &path, const tmixrt_tensor *tensor) {
   if (tmixrt_tensor_dtype(tensor) == TMIXRT_BF16) {
     Tensor converted = convert(tensor, TMIXRT_F32);
@@ -665,11 +860,12 @@ void writeOutput(const std::string &path, const tmixrt_tensor *tensor) {
   check(tmixrt_npy_write(path.c_str(), tensor));
 }
 
-void benchmark(const tmixrt_function *fn, const std::vector<Tensor> &inputs,
+/// Times calls into `results` (on the function's device; a CUDA call
+/// returns when its GPU work is done).
+void benchmark(const tmixrt_function *fn,
+               const std::vector<tmixrt_tensor *> &args,
                const std::vector<Tensor> &results, int64_t calls) {
-  std::vector<tmixrt_tensor *> args, outs;
-  for (const Tensor &t : inputs)
-    args.push_back(t.get());
+  std::vector<tmixrt_tensor *> outs;
   for (const Tensor &t : results)
     outs.push_back(t.get());
   auto run = [&] {
@@ -700,6 +896,8 @@ void benchmark(const tmixrt_function *fn, const std::vector<Tensor> &inputs,
 
 int main(int argc, char **argv) {
   Options options = parseOptions(argc, argv);
+  if (options.cuda)
+    selectCudaDevice(options);
 
   tmixrt_module_options moduleOptions;
   tmixrt_module_options_init(&moduleOptions);
@@ -722,6 +920,7 @@ int main(int argc, char **argv) {
     listFunctions(module);
   } else {
     const tmixrt_function *fn = pickFunction(module, options.function);
+    checkFunctionDevice(fn, options);
     size_t numResults = tmixrt_function_num_results(fn);
     if (options.outputs.size() > numResults)
       fail("'" + std::string(tmixrt_function_name(fn)) + "' has " +
@@ -730,24 +929,32 @@ int main(int argc, char **argv) {
     std::vector<Tensor> inputs = options.randomInputs
                                      ? randomInputs(fn, options)
                                      : fileInputs(fn, options);
-    std::vector<tmixrt_tensor *> args;
-    for (const Tensor &t : inputs)
-      args.push_back(t.get());
+    CallArgs call = options.cuda
+                        ? deviceArgs(fn, module, std::move(inputs), options)
+                        : hostArgs(std::move(inputs));
     std::vector<tmixrt_tensor *> raw(numResults, nullptr);
-    tmixrt_status status = tmixrt_function_invoke(fn, args.data(), args.size(),
-                                                  raw.data(), raw.size());
+    tmixrt_status status = tmixrt_function_invoke(
+        fn, call.list.data(), call.list.size(), raw.data(), raw.size());
     check(status);
-    std::vector<Tensor> results;
+    std::vector<Tensor> results; // on the function's device
     for (tmixrt_tensor *t : raw)
       results.emplace_back(t);
-    for (size_t i = 0; i < numResults; ++i)
-      printSummary(i, tmixrt_function_result(fn, i), results[i].get());
+    std::vector<Tensor> downloaded; // host copies of CUDA results
+    if (options.cuda)
+      for (const Tensor &t : results)
+        downloaded.push_back(download(t.get()));
+    const std::vector<Tensor> &host = options.cuda ? downloaded : results;
+    for (size_t i = 0; i < numResults; ++i) {
+      printSummary(i, tmixrt_function_result(fn, i), host[i].get());
+      if (options.top > 0)
+        printTop(host[i].get(), options.top);
+    }
     for (size_t i = 0; i < options.outputs.size(); ++i) {
-      writeOutput(options.outputs[i], results[i].get());
+      writeOutput(options.outputs[i], host[i].get());
       std::printf("wrote result %zu to %s\n", i, options.outputs[i].c_str());
     }
     if (options.benchmark > 0)
-      benchmark(fn, inputs, results, options.benchmark);
+      benchmark(fn, call.list, results, options.benchmark);
   }
   std::fflush(stdout);
   tmixrt_module_release(module);
