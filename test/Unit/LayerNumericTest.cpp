@@ -313,6 +313,13 @@ std::vector<LayerCase> cases() {
                 [](const std::vector<Tensor> &in) {
                   return ref::randomMix(in[0], in[1]);
                 }});
+  cs.push_back({"random_mix_one_sample", {{{1, 7, 5, 12}}, {{35, 35}, 0, 1}},
+                {1, 7, 5, 12},
+                "%r = mixer.random_mix %a0, %a1 : (" + T({1, 7, 5, 12}) + ", " +
+                    T({35, 35}) + ") -> " + T({1, 7, 5, 12}),
+                [](const std::vector<Tensor> &in) {
+                  return ref::randomMix(in[0], in[1]);
+                }});
   cs.push_back({"random_mix_tokens", {{{1, 9, 8}}, {{9, 9}, 0, 1}}, {1, 9, 8},
                 "%r = mixer.random_mix %a0, %a1 : (" + T({1, 9, 8}) + ", " +
                     T({9, 9}) + ") -> " + T({1, 9, 8}),

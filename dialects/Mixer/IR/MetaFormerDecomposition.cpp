@@ -707,6 +707,36 @@ FailureOr<SmallVector<Value>> RandomMixOp::decomposeOperation(OpBuilder &b) {
   MLIRContext *ctx = b.getContext();
   Value tokens = toTokens(b, loc, getInput());
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tokens);
+  RankedTensorType tokType = tensorType(tokens);
+  if (tokType.getDimSize(0) == 1) {
+    // One sample: y[n, c] = sum_m R[n, m] x[m, c], a 2-D contraction (role
+    // "linear") whose right operand already has the packed [K, N] layout.
+    int64_t n = tokType.getDimSize(1), c = tokType.getDimSize(2);
+    auto x2Type = RankedTensorType::get({n, c}, b.getF32Type());
+    Value x2 = tensor::CollapseShapeOp::create(
+        b, loc, x2Type, tokens,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    AffineExpr dm = b.getAffineDimExpr(0), dn = b.getAffineDimExpr(1),
+               dk = b.getAffineDimExpr(2);
+    Value y2 = withRole(
+        b,
+        buildGeneric(
+            b, loc, ValueRange{getMatrix(), x2},
+            {AffineMap::get(3, 0, {dm, dk}, ctx),
+             AffineMap::get(3, 0, {dk, dn}, ctx)},
+            zeroTensor(b, loc, {b.getIndexAttr(n), b.getIndexAttr(c)}),
+            AffineMap::get(3, 0, {dm, dn}, ctx),
+            {IterType::parallel, IterType::parallel, IterType::reduction},
+            [](OpBuilder &b, Location loc, ValueRange args) {
+              Value prod = arith::MulFOp::create(b, loc, args[0], args[1]);
+              return arith::AddFOp::create(b, loc, args[2], prod).getResult();
+            }),
+        kRoleLinear);
+    Value mixed = tensor::ExpandShapeOp::create(
+        b, loc, tokType, y2, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    return SmallVector<Value>{
+        fromTokens(b, loc, mixed, tensorType(getResult()), getInput())};
+  }
   // Loops (b, n, c, m).
   AffineExpr db = b.getAffineDimExpr(0), dn = b.getAffineDimExpr(1),
              dc = b.getAffineDimExpr(2), dm = b.getAffineDimExpr(3);

@@ -148,3 +148,18 @@ func.func @block(%x: tensor<1x5x3x8xf32>, %r: tensor<8xf32>, %l: tensor<8xf32>) 
     }
   return %z : tensor<1x5x3x8xf32>
 }
+
+// -----
+
+// Random token mixing of one sample is a 2-D contraction of the frozen
+// matrix with the [N, C] tokens (role "linear": it gets register tiles);
+// a larger batch keeps a batched generic.
+// CHECK-LABEL: func.func @random_mix
+// CHECK: %[[X:.+]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<1x35x12xf32> into tensor<35x12xf32>
+// CHECK: %[[Y:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg1, %[[X]] : tensor<35x35xf32>, tensor<35x12xf32>) {{.*}} attrs = {tmix.role = "linear"}
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg1, %{{.*}} : tensor<35x35xf32>, tensor<2x35x12xf32>)
+func.func @random_mix(%x: tensor<1x7x5x12xf32>, %m: tensor<35x35xf32>, %y: tensor<2x7x5x12xf32>) -> (tensor<1x7x5x12xf32>, tensor<2x7x5x12xf32>) {
+  %0 = mixer.random_mix %x, %m : (tensor<1x7x5x12xf32>, tensor<35x35xf32>) -> tensor<1x7x5x12xf32>
+  %1 = mixer.random_mix %y, %m : (tensor<2x7x5x12xf32>, tensor<35x35xf32>) -> tensor<2x7x5x12xf32>
+  return %0, %1 : tensor<1x7x5x12xf32>, tensor<2x7x5x12xf32>
+}
