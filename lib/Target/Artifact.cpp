@@ -455,6 +455,11 @@ std::string defaultLinker() {
 LogicalResult tmix::compileArtifact(ModuleOp module, StringRef outputPath,
                                     const ArtifactOptions &options) {
   Location loc = module.getLoc();
+  if (options.target == "cuda")
+    return emitError(loc)
+           << "tmix-compile: target 'cuda' is not supported by tmix-compile "
+              "yet (tmix-opt --tmix-gpu-pipeline compiles attention to "
+              "PTX/cubin, see docs/gpu.md); supported: cpu";
   if (options.target != "cpu")
     return emitError(loc) << "tmix-compile: unknown target '" << options.target
                           << "'; supported: cpu";
