@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionTestUtils.h"
 #include "JitHarness.h"
 #include "Reference/Attention.h"
 
@@ -33,7 +34,10 @@ using namespace tmix;
 
 namespace {
 
-enum class Elt { F32, F16, BF16 };
+using test::Elt;
+using test::eltType;
+using test::tolerance;
+using test::toAttr;
 
 struct Case {
   std::string name;
@@ -47,28 +51,6 @@ struct Case {
 };
 
 std::ostream &operator<<(std::ostream &os, const Case &c) { return os << c.name; }
-
-Type eltType(MLIRContext *ctx, Elt e) {
-  Builder b(ctx);
-  switch (e) {
-  case Elt::F32:
-    return b.getF32Type();
-  case Elt::F16:
-    return b.getF16Type();
-  case Elt::BF16:
-    return b.getBF16Type();
-  }
-  return {};
-}
-
-mixer::MaskAttr toAttr(MLIRContext *ctx, const ref::Mask &m) {
-  static const mixer::MaskKind kinds[] = {
-      mixer::MaskKind::none,        mixer::MaskKind::causal,
-      mixer::MaskKind::window,      mixer::MaskKind::block_local,
-      mixer::MaskKind::dilated,     mixer::MaskKind::global_local};
-  return mixer::MaskAttr::get(ctx, kinds[static_cast<int>(m.kind)], m.left,
-                              m.right, m.block, m.width, m.dilation, m.global);
-}
 
 /// func @attn(q, k, v, [bias], out: memref, [lse: memref]) writing the op's
 /// results into the caller's buffers.
@@ -113,18 +95,6 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext *ctx, const Case &c) {
     store(op.getLse(), body->getArgument(outIdx + 1));
   func::ReturnOp::create(b, loc);
   return module;
-}
-
-double tolerance(Elt e) {
-  switch (e) {
-  case Elt::F32:
-    return 1e-4;
-  case Elt::F16:
-    return 2e-3;
-  case Elt::BF16:
-    return 1.5e-2;
-  }
-  return 0;
 }
 
 /// Runs the compiled `attn` of `engine` on random inputs of shape `sh` and

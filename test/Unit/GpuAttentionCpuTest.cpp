@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionTestUtils.h"
 #include "JitHarness.h"
 #include "Reference/Attention.h"
 
@@ -42,7 +43,10 @@ using namespace tmix;
 
 namespace {
 
-enum class Elt { F32, F16, BF16 };
+using test::Elt;
+using test::eltType;
+using test::tolerance;
+using test::toAttr;
 
 struct Case {
   std::string name;
@@ -74,28 +78,6 @@ std::ostream &operator<<(std::ostream &os, const Schedule &s) {
 
 std::ostream &operator<<(std::ostream &os, const Case &c) {
   return os << c.name;
-}
-
-Type eltType(MLIRContext *ctx, Elt e) {
-  Builder b(ctx);
-  switch (e) {
-  case Elt::F32:
-    return b.getF32Type();
-  case Elt::F16:
-    return b.getF16Type();
-  case Elt::BF16:
-    return b.getBF16Type();
-  }
-  return {};
-}
-
-mixer::MaskAttr toAttr(MLIRContext *ctx, const ref::Mask &m) {
-  static const mixer::MaskKind kinds[] = {
-      mixer::MaskKind::none,    mixer::MaskKind::causal,
-      mixer::MaskKind::window,  mixer::MaskKind::block_local,
-      mixer::MaskKind::dilated, mixer::MaskKind::global_local};
-  return mixer::MaskAttr::get(ctx, kinds[static_cast<int>(m.kind)], m.left,
-                              m.right, m.block, m.width, m.dilation, m.global);
 }
 
 /// func @attn(q, k, v, [bias], out: memref, [lse: memref]) writing the
@@ -147,18 +129,6 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext *ctx, const Case &c) {
     store(op.getLse(), body->getArgument(outIdx + 1));
   func::ReturnOp::create(b, loc);
   return module;
-}
-
-double tolerance(Elt e) {
-  switch (e) {
-  case Elt::F32:
-    return 1e-4;
-  case Elt::F16:
-    return 2e-3;
-  case Elt::BF16:
-    return 1.5e-2;
-  }
-  return 0;
 }
 
 void runAndCompare(ExecutionEngine &engine, const Case &c, unsigned seed) {

@@ -8,16 +8,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "Mixer/IR/AttentionUtils.h"
+#include "Mixer/Transforms/BuiltinSchedule.h"
 #include "Mixer/Transforms/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
-#include "mlir/Dialect/Transform/IR/TransformOps.h"
-#include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
-#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
-#include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace tmix::mixer {
@@ -33,14 +30,10 @@ namespace {
 /// Register tiles of the Linear contractions (m, n, k): tiles [rows, cols,
 /// 1] with k innermost, the partial tiles peeled, the full ones vectorized
 /// as outer products. {0} = rows, {1} = cols, {2} = role attribute name,
-/// {3} = the linear role.
+/// {3} = the linear role, {4} = kPeelSequence.
 constexpr const char *kSchedule = R"mlir(
 module attributes {{transform.with_named_sequence} {{
-  transform.named_sequence @peel(%loop: !transform.op<"scf.for"> {{transform.consumed}) {{
-    %main, %rest = transform.loop.peel %loop : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
-    transform.yield
-  }
-  transform.named_sequence @tile(%op: !transform.any_op {{transform.consumed}) {{
+{4}  transform.named_sequence @tile(%op: !transform.any_op {{transform.consumed}) {{
     %t, %l:3 = transform.structured.tile_using_for %op tile_sizes [{0}, {1}, 1]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op,
                                   !transform.any_op, !transform.any_op)
@@ -267,18 +260,8 @@ struct TileLayersPass
     std::string text =
         llvm::formatv(kSchedule, static_cast<int64_t>(rows),
                       static_cast<int64_t>(cols), mixer::kRoleAttr,
-                      mixer::kRoleLinear);
-    OwningOpRef<ModuleOp> schedule =
-        parseSourceString<ModuleOp>(text, &getContext());
-    if (!schedule) {
-      root->emitError("mixer-tile-layers: invalid built-in schedule");
-      return signalPassFailure();
-    }
-    auto entry = transform::detail::findTransformEntryPoint(
-        root, *schedule,
-        transform::TransformDialect::kTransformEntryPointSymbolName);
-    if (!entry || failed(transform::applyTransformNamedSequence(
-                      root, entry, *schedule, transform::TransformOptions())))
+                      mixer::kRoleLinear, mixer::kPeelSequence);
+    if (failed(mixer::applyBuiltinSchedule(root, text, "mixer-tile-layers")))
       return signalPassFailure();
   }
 };

@@ -7,13 +7,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Mixer/IR/AttentionUtils.h"
+#include "Mixer/Transforms/BuiltinSchedule.h"
 #include "Mixer/Transforms/Passes.h"
 
-#include "mlir/Dialect/Transform/IR/TransformOps.h"
-#include "mlir/Dialect/Transform/Interfaces/TransformInterfaces.h"
-#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace tmix::mixer {
@@ -26,7 +22,7 @@ using namespace mlir;
 namespace {
 
 /// The schedule. {0} = rows, {1} = cols, {2} = role attribute name,
-/// {3} = scores role, {4} = values role.
+/// {3} = scores role, {4} = values role, {5} = kPeelSequence.
 ///
 /// scores (b h g i j d): tiles [1 1 1 rows cols 1]; loops j then i peeled.
 /// values (b h g i j e): tiles [1 1 1 rows 1 cols] with e outside the key
@@ -34,13 +30,7 @@ namespace {
 /// loop i peeled (e is the static Dv).
 constexpr const char *kSchedule = R"mlir(
 module attributes {{transform.with_named_sequence} {{
-  // Splits off the partial last iteration; a loop whose trip count is a
-  // multiple of its step has nothing to peel (a suppressed failure).
-  transform.named_sequence @peel(%loop: !transform.op<"scf.for"> {{transform.consumed}) {{
-    %main, %rest = transform.loop.peel %loop : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
-    transform.yield
-  }
-  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}) {{
+{5}  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}) {{
     %qk = transform.structured.match ops{{["linalg.generic"]} attributes{{"{2}" = "{3}"} in %root
         : (!transform.any_op) -> !transform.any_op
     %t, %l:6 = transform.structured.tile_using_for %qk tile_sizes [1, 1, 1, {0}, {1}, 1]
@@ -106,19 +96,9 @@ struct VectorizeAttentionPass
     std::string text = llvm::formatv(
         kSchedule, static_cast<int64_t>(rows), static_cast<int64_t>(cols),
         tmix::mixer::kRoleAttr, tmix::mixer::kRoleScores,
-        tmix::mixer::kRoleValues);
-    OwningOpRef<ModuleOp> schedule =
-        parseSourceString<ModuleOp>(text, &getContext());
-    if (!schedule) {
-      root->emitError("mixer-vectorize-attention: invalid built-in schedule");
-      return signalPassFailure();
-    }
-    auto entry = transform::detail::findTransformEntryPoint(
-        root, *schedule, transform::TransformDialect::kTransformEntryPointSymbolName);
-    if (!entry)
-      return signalPassFailure();
-    if (failed(transform::applyTransformNamedSequence(
-            root, entry, *schedule, transform::TransformOptions())))
+        tmix::mixer::kRoleValues, tmix::mixer::kPeelSequence);
+    if (failed(tmix::mixer::applyBuiltinSchedule(root, text,
+                                                 "mixer-vectorize-attention")))
       return signalPassFailure();
   }
 };
