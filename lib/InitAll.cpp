@@ -133,6 +133,9 @@ void tmix::registerAllDialects(DialectRegistry &registry) {
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registerNVVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
+  // gpu.binary's default #gpu.select_object handler: embeds the object and
+  // loads it through mgpuModuleLoad (tmix-compile --target=cuda).
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
 }
 
 void tmix::registerAllPasses() {

@@ -13,8 +13,9 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tmix_obj_root, "test")
-# Unit/ has its own config (GoogleTest); Reference/ holds no lit tests.
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Reference"]
+# Unit/ has its own config (GoogleTest); Reference/ holds no lit tests;
+# Inputs/ folders hold files that tests read.
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Reference", "Inputs"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
@@ -32,6 +33,7 @@ tool_dirs = [config.tmix_tools_dir, config.llvm_tools_dir]
 tools = [
     "tmix-opt",
     "tmix-compile",
+    "tmix-run",
     "not",
     "count",
     "split-file",
@@ -51,3 +53,10 @@ config.substitutions.append(
     ("%extract-gpu-asm",
      '"%s" "%s"' % (sys.executable,
                     os.path.join(config.tmix_src_root, "test", "Gpu", "extract-gpu-asm.py"))))
+
+# A CUDA driver library over host memory (test/Runtime/FakeCudaDriver.c), for
+# running CUDA artifacts' host code without a GPU (TMIXRT_CUDA_DRIVER).
+config.substitutions.append(
+    ("%fake-cuda-driver",
+     os.path.join(config.tmix_obj_root, "test", "Runtime", "artifacts",
+                  "libtmixrt_fake_cuda_driver" + config.llvm_shlib_ext)))

@@ -411,10 +411,12 @@ tmixrt_status tmixrt_module_load(const char *path,
     if (tmixrt_status status =
             validator.copyFunction(abi->functions[i], i, *fn))
       return status;
+    // A CPU+CUDA artifact has one function of each name per device.
     for (const auto &other : module->functions)
-      if (other->name == fn->name)
+      if (other->name == fn->name && other->device == fn->device)
         return validator.corrupt(
-            "", format("two functions are named '%s'", fn->name.c_str()));
+            "", format("two functions are named '%s' on %s", fn->name.c_str(),
+                       tmixrt_device_name(fn->device)));
     fn->module = module.get();
     fn->index = module->functions.size();
     module->functions.push_back(std::move(fn));
@@ -493,6 +495,44 @@ tmixrt_status tmixrt_module_lookup(const tmixrt_module *module,
       return nullptr;
     }
   }
+  return makeStatus(TMIXRT_NOT_FOUND,
+                    "no function named '%s' in '%s'; available: %s", name,
+                    module->path.c_str(), functionNames(*module).c_str());
+}
+
+tmixrt_status tmixrt_module_lookup_device(const tmixrt_module *module,
+                                          const char *name,
+                                          tmixrt_device device,
+                                          const tmixrt_function **out) {
+  if (!out)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "tmixrt_module_lookup_device: 'out' is null");
+  *out = nullptr;
+  if (!module || !name)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "tmixrt_module_lookup_device: the %s is null",
+                      module ? "name" : "module");
+  if (device != TMIXRT_DEVICE_CPU && device != TMIXRT_DEVICE_CUDA)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT,
+                      "tmixrt_module_lookup_device: unknown device %d",
+                      static_cast<int>(device));
+  std::string elsewhere;
+  for (const auto &fn : module->functions) {
+    if (fn->name != name)
+      continue;
+    if (fn->device == device) {
+      *out = fn.get();
+      return nullptr;
+    }
+    elsewhere += elsewhere.empty() ? "" : ", ";
+    elsewhere += tmixrt_device_name(fn->device);
+  }
+  if (!elsewhere.empty())
+    return makeStatus(TMIXRT_NOT_FOUND,
+                      "'%s' in '%s' is compiled for %s, not for %s (compile "
+                      "with tmix-compile --target=%s)",
+                      name, module->path.c_str(), elsewhere.c_str(),
+                      tmixrt_device_name(device), tmixrt_device_name(device));
   return makeStatus(TMIXRT_NOT_FOUND,
                     "no function named '%s' in '%s'; available: %s", name,
                     module->path.c_str(), functionNames(*module).c_str());

@@ -28,6 +28,14 @@
  *                               allocations give CUDA_ERROR_OUT_OF_MEMORY
  *   FAKE_CUDA_LAUNCH_RESULT=N   cuLaunchKernel returns N
  *   FAKE_CUDA_MODULE_RESULT=N   cuModuleLoadData(Ex) return N
+ *   FAKE_CUDA_LAUNCH_LOG=FILE   any other kernel whose ".entry NAME(" the
+ *                               image contains (what tmix-compile
+ *                               --target=cuda --gpu-format=isa embeds) can
+ *                               be looked up and launched: a launch does
+ *                               nothing but append a line
+ *                                 launch NAME grid X Y Z block X Y Z shared N
+ *                               to FILE (the host code's launch geometry,
+ *                               checked by lit tests)
  * Built with FAKE_CUDA_OMIT_MEMALLOC, it lacks cuMemAlloc_v2.
  *
  * Observers for the tests (fake_cuda_*) count live objects and launches.
@@ -223,7 +231,8 @@ struct CUevent_st {
 static struct CUevent_st *events;
 static int live_events;
 
-enum { KERNEL_ADD, KERNEL_AXPY, NUM_KERNELS };
+enum { KERNEL_ADD, KERNEL_AXPY, NUM_KERNELS, KERNEL_OPAQUE = NUM_KERNELS };
+enum { MAX_OPAQUE = 16, MAX_OPAQUE_NAME = 256 };
 static const char *kernel_names[NUM_KERNELS] = {"tmix_add_f32",
                                                 "tmix_axpy_f32"};
 
@@ -237,6 +246,11 @@ struct CUmod_st {
   int device;
   int has[NUM_KERNELS];
   struct CUfunc_st functions[NUM_KERNELS];
+  /* With FAKE_CUDA_LAUNCH_LOG: the image, and the opaque kernels looked up. */
+  char *text;
+  int num_opaque;
+  struct CUfunc_st opaque[MAX_OPAQUE];
+  char opaque_names[MAX_OPAQUE][MAX_OPAQUE_NAME];
   struct CUmod_st *next;
 };
 static struct CUmod_st *modules;
@@ -702,6 +716,13 @@ static CUresult load_module(struct CUmod_st **out, const void *image) {
     return CUDA_ERROR_OUT_OF_MEMORY;
   module->magic = MAGIC_MODULE;
   module->device = ctx->device;
+  if (getenv("FAKE_CUDA_LAUNCH_LOG")) {
+    module->text = strdup(text);
+    if (!module->text) {
+      free(module);
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+  }
   for (int k = 0; k < NUM_KERNELS; ++k) {
     char entry[64];
     snprintf(entry, sizeof(entry), ".entry %s(", kernel_names[k]);
@@ -753,6 +774,7 @@ EXPORT CUresult cuModuleUnload(struct CUmod_st *module) {
       continue;
     *m = module->next;
     --live_modules;
+    free(module->text);
     free(module);
     goto done;
   }
@@ -772,6 +794,23 @@ EXPORT CUresult cuModuleGetFunction(struct CUfunc_st **out,
       *out = &module->functions[k];
       goto done;
     }
+  if (module->text && strlen(name) + 9 < MAX_OPAQUE_NAME) {
+    for (int k = 0; k < module->num_opaque; ++k)
+      if (strcmp(name, module->opaque_names[k]) == 0) {
+        *out = &module->opaque[k];
+        goto done;
+      }
+    char entry[MAX_OPAQUE_NAME + 16];
+    snprintf(entry, sizeof(entry), ".entry %s(", name);
+    if (strstr(module->text, entry) && module->num_opaque < MAX_OPAQUE) {
+      int k = module->num_opaque++;
+      snprintf(module->opaque_names[k], MAX_OPAQUE_NAME, "%s", name);
+      module->opaque[k].module = module;
+      module->opaque[k].kernel = KERNEL_OPAQUE;
+      *out = &module->opaque[k];
+      goto done;
+    }
+  }
   FAIL(CUDA_ERROR_NOT_FOUND);
   LEAVE();
 }
@@ -811,7 +850,17 @@ EXPORT CUresult cuLaunchKernel(struct CUfunc_st *function, unsigned gridX,
     goto done;
   ++launches;
   uint64_t threads = (uint64_t)gridX * blockX;
-  if (function->kernel == KERNEL_ADD) {
+  if (function->kernel == KERNEL_OPAQUE) {
+    const char *path = getenv("FAKE_CUDA_LAUNCH_LOG");
+    FILE *log = path ? fopen(path, "a") : NULL;
+    if (!log)
+      FAIL(CUDA_ERROR_LAUNCH_FAILED);
+    const struct CUmod_st *m = function->module;
+    fprintf(log, "launch %s grid %u %u %u block %u %u %u shared %u\n",
+            m->opaque_names[function - m->opaque], gridX, gridY, gridZ, blockX,
+            blockY, blockZ, sharedMemBytes);
+    fclose(log);
+  } else if (function->kernel == KERNEL_ADD) {
     CUdeviceptr x = *(CUdeviceptr *)params[0];
     CUdeviceptr y = *(CUdeviceptr *)params[1];
     CUdeviceptr z = *(CUdeviceptr *)params[2];

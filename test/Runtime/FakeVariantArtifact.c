@@ -5,7 +5,8 @@
  *   twice(x: [?, 2] f32) -> (y: [?, 2] f32)   y = 2 x, y dim 0 = x dim 0
  *
  * and no set_num_threads. Each FAKE_* definition (see CMakeLists.txt) breaks
- * one thing the loader must refuse.
+ * one thing the loader must refuse, except FAKE_TWO_DEVICES, which adds the
+ * same function on CUDA (what tmix-compile --target=cpu,cuda writes).
  *===----------------------------------------------------------------------===*/
 
 #include "tmixrt/abi.h"
@@ -89,6 +90,11 @@ MAYBE_UNUSED static const tmix_abi_function functions[] = {
     {"twice", DEVICE, 1, args, 1, results, ENTRY},
 #if defined(FAKE_DUPLICATE_NAME)
     {"twice", TMIX_ABI_DEVICE_CPU, 1, args, 1, results, twice_entry},
+#endif
+#if defined(FAKE_TWO_DEVICES)
+    /* Well-formed: a CPU+CUDA artifact has each name once per device (the
+     * entry is never called: the tests run no CUDA function). */
+    {"twice", TMIX_ABI_DEVICE_CUDA, 1, args, 1, results, twice_entry},
 #endif
 };
 

@@ -165,6 +165,58 @@ TEST_F(RuntimeTest, UnknownFunctionListsTheAvailableOnes) {
                       TMIXRT_INVALID_ARGUMENT, {"out"}));
 }
 
+TEST_F(RuntimeTest, LookupByDeviceSaysWhereAFunctionExists) {
+  const tmixrt_function *result = nullptr;
+  EXPECT_TRUE(isOk(tmixrt_module_lookup_device(module, "add",
+                                               TMIXRT_DEVICE_CPU, &result)));
+  EXPECT_EQ(result, fn("add"));
+  EXPECT_TRUE(isOk(tmixrt_module_lookup_device(module, "gpu_add",
+                                               TMIXRT_DEVICE_CUDA, &result)));
+  EXPECT_EQ(result, fn("gpu_add"));
+  EXPECT_TRUE(isError(
+      tmixrt_module_lookup_device(module, "add", TMIXRT_DEVICE_CUDA, &result),
+      TMIXRT_NOT_FOUND,
+      {"'add'", TMIXRT_FAKE_GOOD, "is compiled for cpu, not for cuda",
+       "--target=cuda"}));
+  EXPECT_EQ(result, nullptr);
+  EXPECT_TRUE(isError(
+      tmixrt_module_lookup_device(module, "gpu_add", TMIXRT_DEVICE_CPU, &result),
+      TMIXRT_NOT_FOUND, {"is compiled for cuda, not for cpu"}));
+  EXPECT_TRUE(isError(
+      tmixrt_module_lookup_device(module, "nope", TMIXRT_DEVICE_CPU, &result),
+      TMIXRT_NOT_FOUND, {"no function named 'nope'", "available: add"}));
+  EXPECT_TRUE(isError(tmixrt_module_lookup_device(
+                          module, "add", static_cast<tmixrt_device>(7), &result),
+                      TMIXRT_INVALID_ARGUMENT, {"unknown device 7"}));
+  EXPECT_TRUE(isError(tmixrt_module_lookup_device(module, nullptr,
+                                                  TMIXRT_DEVICE_CPU, &result),
+                      TMIXRT_INVALID_ARGUMENT, {"name"}));
+  EXPECT_TRUE(isError(tmixrt_module_lookup_device(nullptr, "add",
+                                                  TMIXRT_DEVICE_CPU, &result),
+                      TMIXRT_INVALID_ARGUMENT, {"module"}));
+  EXPECT_TRUE(isError(tmixrt_module_lookup_device(module, "add",
+                                                  TMIXRT_DEVICE_CPU, nullptr),
+                      TMIXRT_INVALID_ARGUMENT, {"out"}));
+}
+
+TEST(ModuleLoadTest, OneFunctionPerDeviceUnderOneName) {
+  tmixrt_module *module = load(TMIXRT_FAKE_TWO_DEVICES);
+  ASSERT_NE(module, nullptr);
+  ASSERT_EQ(tmixrt_module_function_count(module), 2u);
+  const tmixrt_function *cpu = nullptr, *cuda = nullptr, *first = nullptr;
+  EXPECT_TRUE(isOk(tmixrt_module_lookup_device(module, "twice",
+                                               TMIXRT_DEVICE_CPU, &cpu)));
+  EXPECT_TRUE(isOk(tmixrt_module_lookup_device(module, "twice",
+                                               TMIXRT_DEVICE_CUDA, &cuda)));
+  EXPECT_TRUE(isOk(tmixrt_module_lookup(module, "twice", &first)));
+  EXPECT_EQ(tmixrt_function_device(cpu), TMIXRT_DEVICE_CPU);
+  EXPECT_EQ(tmixrt_function_device(cuda), TMIXRT_DEVICE_CUDA);
+  EXPECT_EQ(first, cpu); // the first in the artifact's order
+  EXPECT_EQ(cpu, tmixrt_module_function_at(module, 0));
+  EXPECT_EQ(cuda, tmixrt_module_function_at(module, 1));
+  tmixrt_module_release(module);
+}
+
 TEST_F(RuntimeTest, SetNumThreadsReachesTheArtifact) {
   int32_t &threads = observer->get<int32_t>("fake_num_threads");
   EXPECT_TRUE(isOk(tmixrt_module_set_num_threads(module, 3)));
@@ -336,7 +388,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadArtifact{"DuplicateName",
                     TMIXRT_FAKE_DUPLICATE_NAME,
                     TMIXRT_INVALID_ARGUMENT,
-                    {"two functions are named 'twice'"}},
+                    {"two functions are named 'twice' on cpu"}},
         BadArtifact{"NullFunctionList",
                     TMIXRT_FAKE_NULL_FUNCTIONS,
                     TMIXRT_INVALID_ARGUMENT,

@@ -7,7 +7,7 @@
 // RUN: not tmix-compile %t/blocks.mlir -o %t/blocks.so 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // RUN: not tmix-compile %t/empty.mlir -o %t/empty.so 2>&1 | FileCheck %s --check-prefix=EMPTY
 // RUN: not tmix-compile %t/reserved.mlir -o %t/reserved.so 2>&1 | FileCheck %s --check-prefix=RESERVED
-// RUN: not tmix-compile %t/scalar.mlir -o %t/gpu.so --target=cuda 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not tmix-compile %t/scalar.mlir -o %t/twice.so --target=cpu,cpu 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: not tmix-compile %t/scalar.mlir -o %t/tpu.so --target=tpu 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not tmix-compile %t/invalid.mlir -o %t/invalid.so 2>&1 | FileCheck %s --check-prefix=INVALID
 // RUN: not ls %t/*.so
@@ -17,9 +17,9 @@
 // UNDERIVED: error: tmix-compile: dim 0 of result #0 of @f is dynamic and not known to equal an argument dim
 // BLOCKS: error: tmix-compile: @f must have a single block ending in func.return to be exported
 // EMPTY: error: tmix-compile: the module has no public function with a body to export
-// RESERVED: error: tmix-compile: function names starting with '__tmix_dps_' are reserved
-// TARGET: error: tmix-compile: target 'cuda' is not supported by tmix-compile yet (tmix-opt --tmix-gpu-pipeline compiles attention to PTX/cubin, see docs/gpu.md); supported: cpu
-// UNKNOWN: error: tmix-compile: unknown target 'tpu'; supported: cpu
+// RESERVED: error: tmix-compile: function names starting with '__tmix_' are reserved
+// TWICE: error: tmix-compile: target 'cpu' given twice in 'cpu,cpu'
+// UNKNOWN: error: tmix-compile: unknown target 'tpu'; supported: cpu, cuda, cpu,cuda
 // INVALID: invalid.mlir:2:8: error: 'mixer.attention' op head dim of 'key' (D = 16) does not match 'query' (D = 8)
 
 //--- scalar.mlir

@@ -1,6 +1,7 @@
 //===- tmix-compile.cpp - compile a mixer model into a shared library -----===//
 //
-//   tmix-compile in.mlir -o libname.so [--emit-header name.h] [--target=cpu]
+//   tmix-compile in.mlir -o libname.so [--emit-header name.h]
+//                [--target=cpu|cuda|cpu,cuda] [--gpu-chip=sm_80|sm_90] ...
 //
 // A thin main over tmix::compileArtifact (lib/Target): every public
 // func.func of the input becomes an entry point of the library, loadable
@@ -28,8 +29,39 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output shared library"),
 static cl::opt<std::string> headerFile("emit-header",
                                        cl::desc("Also write a C header"),
                                        cl::value_desc("name.h"));
-static cl::opt<std::string> target("target", cl::desc("Target: cpu"),
-                                   cl::init("cpu"));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Where the functions run: cpu, cuda (NVIDIA GPUs; "
+                    "kernels embedded, launched through libtmixrt), or "
+                    "cpu,cuda (each function once per device, same name)"),
+           cl::init("cpu"));
+static cl::opt<tmix::GpuChip> gpuChip(
+    "gpu-chip", cl::desc("GPU architecture of the CUDA code"),
+    cl::init(tmix::GpuChip::sm_80),
+    cl::values(clEnumValN(tmix::GpuChip::sm_80, "sm_80",
+                          "Ampere and later (the PTX JIT-compiles for newer "
+                          "GPUs)"),
+               clEnumValN(tmix::GpuChip::sm_90, "sm_90", "Hopper")));
+static cl::opt<tmix::GpuBinaryFormat> gpuFormat(
+    "gpu-format", cl::desc("What the artifact embeds of the CUDA code"),
+    cl::init(tmix::GpuBinaryFormat::fatbin),
+    cl::values(clEnumValN(tmix::GpuBinaryFormat::fatbin, "fatbin",
+                          "cubin for --gpu-chip plus PTX for newer GPUs"),
+               clEnumValN(tmix::GpuBinaryFormat::bin, "bin",
+                          "cubin for --gpu-chip only"),
+               clEnumValN(tmix::GpuBinaryFormat::isa, "isa",
+                          "PTX only (compiled by the driver at load)")));
+static cl::opt<std::string>
+    cudaToolkit("cuda-toolkit",
+                cl::desc("CUDA toolkit for ptxas, fatbinary and libdevice "
+                         "(default: the one tmix was configured with)"),
+                cl::init(""));
+static cl::opt<std::string>
+    runtimeDir("runtime-dir",
+               cl::desc("Directory of libtmixrt.so, which CUDA artifacts "
+                        "link against (default: TMIX_RUNTIME_LIBRARY_DIR, "
+                        "else tmix's build)"),
+               cl::init(""));
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU to generate code for: native, or an LLVM CPU "
                         "name such as x86-64-v3"),
@@ -89,6 +121,11 @@ int main(int argc, char **argv) {
 
   tmix::ArtifactOptions options;
   options.target = target;
+  options.gpu.chip = gpuChip;
+  options.gpu.format = gpuFormat;
+  if (!cudaToolkit.empty())
+    options.gpu.toolkit = cudaToolkit;
+  options.runtimeLibraryDir = runtimeDir;
   options.cpu = cpu;
   options.queryTile = queryTile;
   options.keyTile = keyTile;

@@ -343,24 +343,39 @@ void listFunctions(const tmixrt_module *module) {
   }
 }
 
+/// The function to run: --function's (or the artifact's only one), compiled
+/// for the device of --device when the artifact has it for several devices
+/// (tmix-compile --target=cpu,cuda).
 const tmixrt_function *pickFunction(const tmixrt_module *module,
-                                    const std::string &name) {
-  const tmixrt_function *fn = nullptr;
-  if (!name.empty()) {
-    check(tmixrt_module_lookup(module, name.c_str(), &fn));
-    return fn;
-  }
+                                    std::string name, bool cuda) {
   size_t count = tmixrt_module_function_count(module);
-  if (count == 1)
-    return tmixrt_module_function_at(module, 0);
-  std::string names;
-  for (size_t i = 0; i < count; ++i)
-    names +=
-        (i ? ", " : "") +
-        std::string(tmixrt_function_name(tmixrt_module_function_at(module, i)));
-  fail("'" + std::string(tmixrt_module_path(module)) + "' has " +
-       std::to_string(count) + " functions; choose one with --function (" +
-       (names.empty() ? "none" : names) + ")");
+  if (name.empty()) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < count; ++i) {
+      std::string n = tmixrt_function_name(tmixrt_module_function_at(module, i));
+      if (std::find(names.begin(), names.end(), n) == names.end())
+        names.push_back(n);
+    }
+    if (names.size() != 1) {
+      std::string list;
+      for (const std::string &n : names)
+        list += (list.empty() ? "" : ", ") + n;
+      fail("'" + std::string(tmixrt_module_path(module)) + "' has " +
+           std::to_string(names.size()) +
+           " functions; choose one with --function (" +
+           (list.empty() ? "none" : list) + ")");
+    }
+    name = names.front();
+  }
+  const tmixrt_function *fn = nullptr;
+  tmixrt_status status = tmixrt_module_lookup_device(
+      module, name.c_str(), cuda ? TMIXRT_DEVICE_CUDA : TMIXRT_DEVICE_CPU, &fn);
+  if (!status)
+    return fn;
+  tmixrt_status_free(status);
+  // Not compiled for that device: checkFunctionDevice says so.
+  check(tmixrt_module_lookup(module, name.c_str(), &fn));
+  return fn;
 }
 
 //===----------------------------------------------------------------------===//
@@ -919,7 +934,8 @@ int main(int argc, char **argv) {
   if (options.list) {
     listFunctions(module);
   } else {
-    const tmixrt_function *fn = pickFunction(module, options.function);
+    const tmixrt_function *fn =
+        pickFunction(module, options.function, options.cuda);
     checkFunctionDevice(fn, options);
     size_t numResults = tmixrt_function_num_results(fn);
     if (options.outputs.size() > numResults)

@@ -19,8 +19,17 @@
 namespace tmix {
 
 struct ArtifactOptions {
-  /// Code generation target; only "cpu" for now.
+  /// Code generation targets: "cpu", "cuda" (host code that launches GPU
+  /// kernels, and the kernels), or "cpu,cuda" (every function exported once
+  /// per device, under the same name).
   std::string target = "cpu";
+  /// Options of tmix-gpu-pipeline for the CUDA part (chip, binary format,
+  /// toolkit, tiles).
+  GPUPipelineOptions gpu;
+  /// The directory of libtmixrt.so, which CUDA artifacts link against (""
+  /// = TMIX_RUNTIME_LIBRARY_DIR from the environment, else the runtime of
+  /// tmix's build).
+  std::string runtimeLibraryDir;
   /// CPU to generate code for: "native" (the host, with all its features) or
   /// an LLVM CPU name such as "x86-64-v3".
   std::string cpu = "native";

@@ -237,10 +237,18 @@ TMIXRT_API const tmixrt_function *
 tmixrt_module_function_at(const tmixrt_module *module, size_t index);
 
 /* Finds a function by name. NOT_FOUND names the function and lists the
- * available ones. */
+ * available ones. An artifact compiled for the CPU and CUDA
+ * (tmix-compile --target=cpu,cuda) has each function twice, once per
+ * device, under the same name; this returns the first, the CPU one. */
 TMIXRT_API tmixrt_status tmixrt_module_lookup(const tmixrt_module *module,
                                               const char *name,
                                               const tmixrt_function **out);
+
+/* Finds the function `name` compiled for `device`. NOT_FOUND says on which
+ * devices the function exists instead, or lists the available functions. */
+TMIXRT_API tmixrt_status tmixrt_module_lookup_device(
+    const tmixrt_module *module, const char *name, tmixrt_device device,
+    const tmixrt_function **out);
 
 /*===----------------------------------------------------------------------===
  * Functions: signatures and calls
