@@ -60,3 +60,34 @@ config.substitutions.append(
     ("%fake-cuda-driver",
      os.path.join(config.tmix_obj_root, "test", "Runtime", "artifacts",
                   "libtmixrt_fake_cuda_driver" + config.llvm_shlib_ext)))
+
+# A real CUDA device (the driver libcuda.so.1 with at least one device; the
+# fake driver of TMIXRT_CUDA_DRIVER does not count): the feature `cuda-device`
+# enables the tests that run compiled CUDA code (test/Cuda), and
+# %cuda-chip is the --gpu-chip for device 0 (sm_90 from Hopper on, else
+# sm_80). Without one, those tests are reported unsupported.
+def probe_cuda_device():
+    import ctypes
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError as e:
+        return None, "no CUDA driver (%s)" % e
+    if driver.cuInit(0) != 0:
+        return None, "cuInit failed"
+    count = ctypes.c_int(0)
+    if driver.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return None, "no CUDA device"
+    device, major = ctypes.c_int(0), ctypes.c_int(0)
+    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR of device 0
+    if (driver.cuDeviceGet(ctypes.byref(device), 0) != 0 or
+            driver.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0):
+        return None, "cannot read device 0's compute capability"
+    return ("sm_90" if major.value >= 9 else "sm_80"), None
+
+cuda_chip, cuda_reason = probe_cuda_device()
+if cuda_chip:
+    config.available_features.add("cuda-device")
+    config.substitutions.append(("%cuda-chip", cuda_chip))
+else:
+    lit_config.note("tests that need a CUDA device are unsupported: " + cuda_reason)
+config.substitutions.append(("%python", '"%s"' % sys.executable))
