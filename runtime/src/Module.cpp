@@ -478,49 +478,28 @@ const tmixrt_function *tmixrt_module_function_at(const tmixrt_module *module,
   return module->functions[index].get();
 }
 
-tmixrt_status tmixrt_module_lookup(const tmixrt_module *module,
-                                   const char *name,
-                                   const tmixrt_function **out) {
+namespace {
+/// tmixrt_module_lookup (`device` -1: the first function of the name) and
+/// tmixrt_module_lookup_device.
+tmixrt_status lookupFunction(const char *api, const tmixrt_module *module,
+                             const char *name, int device,
+                             const tmixrt_function **out) {
   if (!out)
-    return makeStatus(TMIXRT_INVALID_ARGUMENT,
-                      "tmixrt_module_lookup: 'out' is null");
+    return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s: 'out' is null", api);
   *out = nullptr;
   if (!module || !name)
-    return makeStatus(TMIXRT_INVALID_ARGUMENT,
-                      "tmixrt_module_lookup: the %s is null",
+    return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s: the %s is null", api,
                       module ? "name" : "module");
-  for (const auto &fn : module->functions) {
-    if (fn->name == name) {
-      *out = fn.get();
-      return nullptr;
-    }
-  }
-  return makeStatus(TMIXRT_NOT_FOUND,
-                    "no function named '%s' in '%s'; available: %s", name,
-                    module->path.c_str(), functionNames(*module).c_str());
-}
-
-tmixrt_status tmixrt_module_lookup_device(const tmixrt_module *module,
-                                          const char *name,
-                                          tmixrt_device device,
-                                          const tmixrt_function **out) {
-  if (!out)
-    return makeStatus(TMIXRT_INVALID_ARGUMENT,
-                      "tmixrt_module_lookup_device: 'out' is null");
-  *out = nullptr;
-  if (!module || !name)
-    return makeStatus(TMIXRT_INVALID_ARGUMENT,
-                      "tmixrt_module_lookup_device: the %s is null",
-                      module ? "name" : "module");
-  if (device != TMIXRT_DEVICE_CPU && device != TMIXRT_DEVICE_CUDA)
-    return makeStatus(TMIXRT_INVALID_ARGUMENT,
-                      "tmixrt_module_lookup_device: unknown device %d",
-                      static_cast<int>(device));
+  bool anyDevice = device == -1;
+  if (!anyDevice && device != TMIXRT_DEVICE_CPU && device != TMIXRT_DEVICE_CUDA)
+    return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s: unknown device %d", api,
+                      device);
+  const char *wanted = tmixrt_device_name(static_cast<tmixrt_device>(device));
   std::string elsewhere;
   for (const auto &fn : module->functions) {
     if (fn->name != name)
       continue;
-    if (fn->device == device) {
+    if (anyDevice || fn->device == device) {
       *out = fn.get();
       return nullptr;
     }
@@ -531,11 +510,26 @@ tmixrt_status tmixrt_module_lookup_device(const tmixrt_module *module,
     return makeStatus(TMIXRT_NOT_FOUND,
                       "'%s' in '%s' is compiled for %s, not for %s (compile "
                       "with tmix-compile --target=%s)",
-                      name, module->path.c_str(), elsewhere.c_str(),
-                      tmixrt_device_name(device), tmixrt_device_name(device));
+                      name, module->path.c_str(), elsewhere.c_str(), wanted,
+                      wanted);
   return makeStatus(TMIXRT_NOT_FOUND,
                     "no function named '%s' in '%s'; available: %s", name,
                     module->path.c_str(), functionNames(*module).c_str());
+}
+} // namespace
+
+tmixrt_status tmixrt_module_lookup(const tmixrt_module *module,
+                                   const char *name,
+                                   const tmixrt_function **out) {
+  return lookupFunction("tmixrt_module_lookup", module, name, -1, out);
+}
+
+tmixrt_status tmixrt_module_lookup_device(const tmixrt_module *module,
+                                          const char *name,
+                                          tmixrt_device device,
+                                          const tmixrt_function **out) {
+  return lookupFunction("tmixrt_module_lookup_device", module, name,
+                        static_cast<int>(device), out);
 }
 
 const char *tmixrt_function_name(const tmixrt_function *fn) {
