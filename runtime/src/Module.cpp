@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <dlfcn.h>
 #include <new>
@@ -479,7 +480,11 @@ const tmixrt_function *tmixrt_module_function_at(const tmixrt_module *module,
 }
 
 namespace {
-/// tmixrt_module_lookup (`device` -1: the first function of the name) and
+/// Not a tmixrt_device value: any device.
+constexpr int kAnyDevice = INT_MIN;
+
+/// tmixrt_module_lookup (`device` kAnyDevice: the first function of the name)
+/// and
 /// tmixrt_module_lookup_device.
 tmixrt_status lookupFunction(const char *api, const tmixrt_module *module,
                              const char *name, int device,
@@ -490,7 +495,7 @@ tmixrt_status lookupFunction(const char *api, const tmixrt_module *module,
   if (!module || !name)
     return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s: the %s is null", api,
                       module ? "name" : "module");
-  bool anyDevice = device == -1;
+  bool anyDevice = device == kAnyDevice;
   if (!anyDevice && device != TMIXRT_DEVICE_CPU && device != TMIXRT_DEVICE_CUDA)
     return makeStatus(TMIXRT_INVALID_ARGUMENT, "%s: unknown device %d", api,
                       device);
@@ -521,7 +526,7 @@ tmixrt_status lookupFunction(const char *api, const tmixrt_module *module,
 tmixrt_status tmixrt_module_lookup(const tmixrt_module *module,
                                    const char *name,
                                    const tmixrt_function **out) {
-  return lookupFunction("tmixrt_module_lookup", module, name, -1, out);
+  return lookupFunction("tmixrt_module_lookup", module, name, kAnyDevice, out);
 }
 
 tmixrt_status tmixrt_module_lookup_device(const tmixrt_module *module,
