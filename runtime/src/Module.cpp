@@ -483,9 +483,8 @@ namespace {
 /// Not a tmixrt_device value: any device.
 constexpr int kAnyDevice = INT_MIN;
 
-/// tmixrt_module_lookup (`device` kAnyDevice: the first function of the name)
-/// and
-/// tmixrt_module_lookup_device.
+/// tmixrt_module_lookup (`device` kAnyDevice: the first function of the
+/// name) and tmixrt_module_lookup_device.
 tmixrt_status lookupFunction(const char *api, const tmixrt_module *module,
                              const char *name, int device,
                              const tmixrt_function **out) {
