@@ -34,8 +34,14 @@
  *                               be looked up and launched: a launch does
  *                               nothing but append a line
  *                                 launch NAME grid X Y Z block X Y Z shared N
- *                               to FILE (the host code's launch geometry,
- *                               checked by lit tests)
+ *                                 params P0 P1 ...
+ *                               to FILE (the host code's launch geometry
+ *                               and arguments, checked by lit tests); the
+ *                               parameter sizes come from the .entry's
+ *                               .param list, and each 8-byte argument is
+ *                               logged as "dev" (inside a live allocation),
+ *                               "bad" (a device address outside them) or
+ *                               its value as a signed integer
  * Built with FAKE_CUDA_OMIT_MEMALLOC, it lacks cuMemAlloc_v2.
  *
  * Observers for the tests (fake_cuda_*) count live objects and launches.
@@ -232,7 +238,7 @@ static struct CUevent_st *events;
 static int live_events;
 
 enum { KERNEL_ADD, KERNEL_AXPY, NUM_KERNELS, KERNEL_OPAQUE = NUM_KERNELS };
-enum { MAX_OPAQUE = 16, MAX_OPAQUE_NAME = 256 };
+enum { MAX_OPAQUE = 16, MAX_OPAQUE_NAME = 256, MAX_PARAMS = 256 };
 static const char *kernel_names[NUM_KERNELS] = {"tmix_add_f32",
                                                 "tmix_axpy_f32"};
 
@@ -240,6 +246,9 @@ struct CUmod_st;
 struct CUfunc_st {
   struct CUmod_st *module;
   int kernel;
+  /* Opaque kernels: the byte size of each parameter (0: unknown type). */
+  int num_params;
+  unsigned param_sizes[MAX_PARAMS];
 };
 struct CUmod_st {
   unsigned magic;
@@ -699,6 +708,45 @@ EXPORT CUresult cuEventSynchronize(struct CUevent_st *event) {
   LEAVE();
 }
 
+/* Reads the .param list that follows `entry` ("... .entry NAME(") in PTX:
+ * the byte size of each parameter. Returns the count, or -1 when the list is
+ * malformed or too long. */
+static int parse_params(const char *entry, unsigned *sizes) {
+  const char *p = strchr(entry, '(');
+  const char *end = p ? strchr(p, ')') : NULL;
+  if (!end)
+    return -1;
+  int count = 0;
+  for (const char *q = p; (q = strstr(q, ".param")) && q < end; q += 6) {
+    if (count == MAX_PARAMS)
+      return -1;
+    const char *next = strchr(q, ',');
+    if (!next || next > end)
+      next = end;
+    unsigned size = 0;
+    static const struct {
+      const char *type;
+      unsigned size;
+    } types[] = {{".u64", 8}, {".b64", 8}, {".s64", 8}, {".f64", 8},
+                 {".u32", 4}, {".b32", 4}, {".s32", 4}, {".f32", 4},
+                 {".u16", 2}, {".b16", 2}, {".s16", 2}, {".f16", 2},
+                 {".u8", 1},  {".s8", 1}};
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]) && !size; ++t) {
+      const char *found = strstr(q + 6, types[t].type);
+      if (found && found < next)
+        size = types[t].size;
+    }
+    const char *bytes = strstr(q + 6, ".b8");
+    const char *bracket = bytes && bytes < next ? strchr(bytes, '[') : NULL;
+    if (bracket && bracket < next)
+      size = (unsigned)strtoul(bracket + 1, NULL, 10);
+    else if (!size && bytes && bytes < next)
+      size = 1;
+    sizes[count++] = size;
+  }
+  return count;
+}
+
 static CUresult load_module(struct CUmod_st **out, const void *image) {
   struct CUctx_st *ctx = current();
   if (!ctx)
@@ -802,11 +850,17 @@ EXPORT CUresult cuModuleGetFunction(struct CUfunc_st **out,
       }
     char entry[MAX_OPAQUE_NAME + 16];
     snprintf(entry, sizeof(entry), ".entry %s(", name);
-    if (strstr(module->text, entry) && module->num_opaque < MAX_OPAQUE) {
-      int k = module->num_opaque++;
+    const char *found = strstr(module->text, entry);
+    if (found && module->num_opaque < MAX_OPAQUE) {
+      int k = module->num_opaque;
+      struct CUfunc_st *f = &module->opaque[k];
+      f->num_params = parse_params(found, f->param_sizes);
+      if (f->num_params < 0)
+        FAIL(CUDA_ERROR_INVALID_IMAGE);
+      module->num_opaque++;
       snprintf(module->opaque_names[k], MAX_OPAQUE_NAME, "%s", name);
-      module->opaque[k].module = module;
-      module->opaque[k].kernel = KERNEL_OPAQUE;
+      f->module = module;
+      f->kernel = KERNEL_OPAQUE;
       *out = &module->opaque[k];
       goto done;
     }
@@ -856,9 +910,27 @@ EXPORT CUresult cuLaunchKernel(struct CUfunc_st *function, unsigned gridX,
     if (!log)
       FAIL(CUDA_ERROR_LAUNCH_FAILED);
     const struct CUmod_st *m = function->module;
-    fprintf(log, "launch %s grid %u %u %u block %u %u %u shared %u\n",
+    fprintf(log, "launch %s grid %u %u %u block %u %u %u shared %u params",
             m->opaque_names[function - m->opaque], gridX, gridY, gridZ, blockX,
             blockY, blockZ, sharedMemBytes);
+    for (int i = 0; i < function->num_params; ++i) {
+      unsigned size = function->param_sizes[i];
+      if (size == 8) {
+        uint64_t v;
+        memcpy(&v, params[i], 8);
+        if (v >= DEVICE_BASE && v < (1ull << 63))
+          fprintf(log, resolve(v, 0) ? " dev" : " bad");
+        else
+          fprintf(log, " %lld", (long long)v);
+      } else if (size == 4) {
+        uint32_t v;
+        memcpy(&v, params[i], 4);
+        fprintf(log, " %u", v);
+      } else {
+        fprintf(log, " ?%u", size);
+      }
+    }
+    fprintf(log, "\n");
     fclose(log);
   } else if (function->kernel == KERNEL_ADD) {
     CUdeviceptr x = *(CUdeviceptr *)params[0];

@@ -28,6 +28,9 @@
 // The host code launches one kernel per call: grid (query tiles, kv heads,
 // batch), G x query-tile x 2 threads. causal: G = 4, 16 rows per head, so
 // L = 100 gives 7 tiles; full_lse (f32): G = 1, 32 rows, L = 33 gives 2.
+// The kernel arguments are the memref descriptors of the buffers (pointers
+// into live device allocations, offset, sizes, strides) and, for causal
+// with L != S, the mask's diagonal offset S - L.
 // RUN: env TMIXRT_CUDA_DRIVER=%fake-cuda-driver FAKE_CUDA_LAUNCH_LOG=%t/launches tmix-run %t/cuda.so --function=causal --device=cuda --random-inputs --shape=0=3x8x100x64 --shape=1=3x2x77x64 --shape=2=3x2x77x64 | FileCheck %s --check-prefix=RUN-CAUSAL
 // RUN: env TMIXRT_CUDA_DRIVER=%fake-cuda-driver FAKE_CUDA_LAUNCH_LOG=%t/launches tmix-run %t/cuda.so --function=full_lse --device=cuda --random-inputs --shape=0=2x4x33x80 --shape=1=2x4x50x80 --shape=2=2x4x50x80 | FileCheck %s --check-prefix=RUN-LSE
 // RUN: FileCheck %s --check-prefix=LAUNCH < %t/launches
@@ -35,8 +38,18 @@
 // RUN-CAUSAL: result 0 'result0': [3, 8, 100, 64] f16
 // RUN-LSE: result 0 'result0': [2, 4, 33, 80] f32
 // RUN-LSE: result 1 'result1': [2, 4, 33] f32
-// LAUNCH: launch __tmix_cuda_causal_kernel grid 7 2 3 block 128 1 1 shared 0
-// LAUNCH-NEXT: launch __tmix_cuda_full_lse_kernel grid 2 4 2 block 64 1 1 shared 0
+// LAUNCH: launch __tmix_cuda_causal_kernel grid 7 2 3 block 128 1 1 shared 0 params
+// LAUNCH-SAME: dev dev 0 3 8 100 64 51200 6400 64 1
+// LAUNCH-SAME: dev dev 0 3 2 77 64 9856 4928 64 1
+// LAUNCH-SAME: dev dev 0 3 8 100 64 51200 6400 64 1
+// LAUNCH-SAME: -23
+// LAUNCH-SAME: dev dev 0 3 2 77 64 9856 4928 64 1{{$}}
+// LAUNCH-NEXT: launch __tmix_cuda_full_lse_kernel grid 2 4 2 block 64 1 1 shared 0 params
+// LAUNCH-SAME: dev dev 0 2 4 33 80 10560 2640 80 1
+// LAUNCH-SAME: dev dev 0 2 4 50 80 16000 4000 80 1
+// LAUNCH-SAME: dev dev 0 2 4 33 80 10560 2640 80 1
+// LAUNCH-SAME: dev dev 0 2 4 33 132 33 1
+// LAUNCH-SAME: dev dev 0 2 4 50 80 16000 4000 80 1{{$}}
 // LAUNCH-NOT: launch
 
 // A CPU+CUDA artifact: each function once per device under one name;
@@ -54,7 +67,8 @@
 // BOTH-CPU-NEXT: min -{{[0-9.]+}}  max {{[0-9.]+}}
 // RUN: env TMIXRT_CUDA_DRIVER=%fake-cuda-driver FAKE_CUDA_LAUNCH_LOG=%t/launches-both tmix-run %t/both.so --function=causal --device=cuda --random-inputs --shape=0=1x8x9x64 --shape=1=1x2x9x64 --shape=2=1x2x9x64
 // RUN: FileCheck %s --check-prefix=BOTH-LAUNCH < %t/launches-both
-// BOTH-LAUNCH: launch __tmix_cuda_causal_kernel grid 1 2 1 block 128 1 1 shared 0
+// BOTH-LAUNCH: launch __tmix_cuda_causal_kernel grid 1 2 1 block 128 1 1 shared 0 params dev dev 0 1 8 9 64
+// BOTH-LAUNCH-NOT: bad
 
 // The default embeds a fatbin (cubin + PTX), which goes to cuModuleLoadData
 // (the fake driver reads only PTX and refuses it).
