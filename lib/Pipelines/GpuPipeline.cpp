@@ -30,6 +30,10 @@ std::string tmix::GPUPipelineOptions::defaultCudaToolkit() {
 
 void tmix::buildGpuMappingPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
+  // The layer ops (MetaFormer blocks) as linalg on tensors; a self_attention
+  // leaves a mixer.attention, which is mapped next.
+  pm.addPass(mixer::createDecomposeLayersPass());
+  pm.addPass(createCanonicalizerPass());
   mixer::MapAttentionToGpuPassOptions map;
   map.queryTile = options.queryTile;
   map.keyTile = options.keyTile;
@@ -54,6 +58,11 @@ void tmix::buildGpuMappingPipeline(OpPassManager &pm,
 void tmix::buildGpuPipeline(OpPassManager &pm,
                             const GPUPipelineOptions &options) {
   buildGpuMappingPipeline(pm, options);
+  // The layer ops become kernels of their own (their temporaries are freed
+  // by mixer-gpu-launch).
+  pm.addNestedPass<func::FuncOp>(mixer::createMapLayersToGpuPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createCanonicalizerPass());
   if (options.tensorCores)
     pm.addPass(mixer::createGpuTensorCoresPass());
   // The products left to the scalar definition (f32) are inlined.

@@ -81,3 +81,40 @@ func.func @host_buffers(%in: memref<16xf32>, %copy: memref<16xf32>) -> memref<16
   memref.dealloc %tmp : memref<16xf32>
   return %r : memref<16xf32>
 }
+
+// -----
+
+// A function whose kernels come from mixer-map-layers-to-gpu (already
+// gpu.launch ops): its temporaries become device memory, allocated on a
+// stream and freed at the end of the block; the buffer it returns is managed
+// memory and is not freed.
+
+// CHECK-LABEL: func.func @layer_kernels
+// CHECK: %[[W0:.+]] = gpu.wait async
+// CHECK: %[[TMP:.+]], %[[A:.+]] = gpu.alloc async [%[[W0]]] () : memref<16xf32>
+// CHECK: gpu.wait [%[[A]]]
+// CHECK: %[[R:.+]] = gpu.alloc  host_shared () : memref<16xf32>
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.+}}, %[[TMP]]
+// CHECK: memref.store %{{.+}}, %[[R]]
+// CHECK: gpu.terminator
+// CHECK: %[[W1:.+]] = gpu.wait async
+// CHECK: %[[F:.+]] = gpu.dealloc async [%[[W1]]] %[[TMP]] : memref<16xf32>
+// CHECK: gpu.wait [%[[F]]]
+// CHECK-NOT: gpu.dealloc
+// CHECK: return %[[R]]
+func.func @layer_kernels(%in: memref<16xf32>) -> memref<16xf32> {
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %tmp = memref.alloc() : memref<16xf32>
+  %r = memref.alloc() : memref<16xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1) {
+    %x = memref.load %in[%tx] : memref<16xf32>
+    memref.store %x, %tmp[%tx] : memref<16xf32>
+    %y = memref.load %tmp[%tx] : memref<16xf32>
+    memref.store %y, %r[%tx] : memref<16xf32>
+    gpu.terminator
+  }
+  return %r : memref<16xf32>
+}

@@ -217,9 +217,10 @@ LogicalResult launch(RewriterBase &rewriter, scf::ForallOp forall) {
   return success();
 }
 
-/// Host buffers become device buffers: results the host allocates are
-/// `gpu.alloc host_shared` (managed memory, readable by the caller);
-/// host-side copies and frees go through the GPU runtime.
+/// Host buffers become device buffers: results the host allocates and
+/// returns are `gpu.alloc host_shared` (managed memory, readable by the
+/// caller), temporaries plain device memory; host-side copies and frees go
+/// through the GPU runtime.
 LogicalResult toDeviceMemory(RewriterBase &rewriter, func::FuncOp func) {
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
@@ -228,16 +229,58 @@ LogicalResult toDeviceMemory(RewriterBase &rewriter, func::FuncOp func) {
     if (isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op))
       ops.push_back(op);
   });
-  for (Operation *op : ops) {
+  SmallVector<Operation *> freeLater;
+  for (size_t i = 0; i < ops.size() || !freeLater.empty(); ++i) {
+    if (i >= ops.size()) {
+      ops.append(freeLater.begin(), freeLater.end());
+      freeLater.clear();
+    }
+    Operation *op = ops[i];
     Location loc = op->getLoc();
     rewriter.setInsertionPoint(op);
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       // The driver aligns allocations to at least 256 bytes, more than any
-      // `alignment` bufferization asks for.
-      rewriter.replaceOpWithNewOp<mlir::gpu::AllocOp>(
-          alloc, alloc.getType(), /*asyncToken=*/Type(),
-          /*asyncDependencies=*/ValueRange{}, alloc.getDynamicSizes(),
-          alloc.getSymbolOperands(), /*hostShared=*/true);
+      // `alignment` bufferization asks for. Only a buffer the function
+      // returns needs to be readable by the caller's host code.
+      bool returned = llvm::any_of(alloc->getUsers(), [](Operation *user) {
+        if (isa<func::ReturnOp>(user))
+          return true;
+        return isa<memref::CastOp>(user) &&
+               llvm::any_of(user->getUsers(), [](Operation *u) {
+                 return isa<func::ReturnOp>(u);
+               });
+      });
+      if (returned) {
+        rewriter.replaceOpWithNewOp<mlir::gpu::AllocOp>(
+            alloc, alloc.getType(), /*asyncToken=*/Type(),
+            /*asyncDependencies=*/ValueRange{}, alloc.getDynamicSizes(),
+            alloc.getSymbolOperands(), /*hostShared=*/true);
+        continue;
+      }
+      // A temporary of the host code (nothing frees the buffers one-shot
+      // bufferization allocates) is freed at the end of its block, after
+      // the kernels that use it (each launch is synchronous).
+      if (llvm::none_of(alloc->getUsers(), [](Operation *user) {
+            return isa<memref::DeallocOp>(user);
+          })) {
+        rewriter.setInsertionPoint(alloc->getBlock()->getTerminator());
+        auto free = memref::DeallocOp::create(rewriter, loc, alloc.getResult());
+        freeLater.push_back(free);
+        rewriter.setInsertionPoint(alloc);
+      }
+      // Device memory is allocated on a stream (gpu-to-llvm lowers only the
+      // asynchronous form), waited for.
+      Type token = mlir::gpu::AsyncTokenType::get(rewriter.getContext());
+      Value start =
+          mlir::gpu::WaitOp::create(rewriter, loc, token, ValueRange{})
+              .getAsyncToken();
+      auto device = mlir::gpu::AllocOp::create(
+          rewriter, loc, alloc.getType(), token, ValueRange{start},
+          alloc.getDynamicSizes(), alloc.getSymbolOperands(),
+          /*hostShared=*/false);
+      mlir::gpu::WaitOp::create(rewriter, loc, Type(),
+                                ValueRange{device.getAsyncToken()});
+      rewriter.replaceOp(alloc, device.getMemref());
       continue;
     }
     // Frees and copies: one-op streams, waited for.
@@ -280,12 +323,14 @@ struct GpuLaunchPass
         loops.push_back(forall);
         return WalkResult::skip();
       });
-      if (loops.empty())
-        continue;
       for (scf::ForallOp forall : loops)
         if (failed(launch(rewriter, forall)))
           return signalPassFailure();
-      if (failed(toDeviceMemory(rewriter, func)))
+      // Kernels of either kind (attention's, or the layers' from
+      // mixer-map-layers-to-gpu) make the host code's buffers device memory.
+      bool kernels = false;
+      func.walk([&](mlir::gpu::LaunchOp) { kernels = true; });
+      if (kernels && failed(toDeviceMemory(rewriter, func)))
         return signalPassFailure();
     }
   }

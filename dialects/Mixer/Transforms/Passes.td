@@ -333,14 +333,51 @@ def GpuLaunchPass : Pass<"mixer-gpu-launch", "::mlir::ModuleOp"> {
     loops to thread ids with a barrier after each (upstream
     `mapNestedForallToThreadsImpl`, as `transform.gpu.map_nested_forall_to_threads`).
 
-    Host code then works on device memory: host `memref.alloc`s (results)
-    become `gpu.alloc host_shared`, host copies and frees `gpu.memcpy` /
+    Host code then works on device memory (in every function with a
+    kernel, including those of `mixer-map-layers-to-gpu`): host
+    `memref.alloc`s become `gpu.alloc` (`host_shared`, managed memory, for
+    a buffer the function returns), host copies and frees `gpu.memcpy` /
     `gpu.dealloc`.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def MapLayersToGpuPass : Pass<"mixer-map-layers-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Map the bufferized layer ops of host code to GPU thread blocks";
+  let description = [{
+    The GPU lowering of everything but attention (MetaFormer layers after
+    `mixer-decompose-layers` and bufferization): every linalg op and
+    `memref.copy` of the host code (outside the block loops of
+    `mixer-map-attention-to-gpu`) becomes an `scf.parallel` over its
+    parallel dims with its reductions as sequential loops in each thread
+    (upstream `linalgOpToParallelLoops`); each is tiled (upstream
+    `tileParallelLoop`, constant inner bounds with a guard) into blocks of
+    about `threads` threads over its innermost parallel dims, and mapped to
+    blocks and threads (upstream greedy mapping). `convert-parallel-loops-to-gpu`
+    then makes each one a `gpu.launch` (an op without parallel dims, a full
+    reduction, runs in one thread). This is the simple, correct mapping
+    (one output element per thread, no shared memory or tensor cores), the
+    baseline for specialised kernels.
+
+    Example: a linalg.generic over `[98, 256]` (a Linear's contraction over
+    K = 64) becomes a grid of 98 x 2 blocks of 128 threads, each thread
+    running its K loop.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block (a power of two, 32 to 1024)">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect"
   ];
