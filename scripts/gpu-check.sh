@@ -18,11 +18,14 @@
 #             (with the fake artifacts and driver its tests load)
 #   runtime   build/test/Unit/TmixCudaRuntimeTests (RealDevice on the GPU,
 #             the fake-driver scenarios)
-#   lit       lit -v build/test/Cuda build/test/Target
+#   lit       lit -v build/test/Target build/test/Cuda/tmix-run-cuda.mlir
 #   unit      build/test/Unit/TmixUnitTests --gtest_filter='AotAttentionCuda.*'
 #   artifact  tmix-compile bench/attention_gpu.mlir --target=cuda --gpu-chip=sm_XX
 #   benchbin  nvcc bench/gpu_attention_bench.cu (links libtmixrt and cuBLAS)
 #   bench     the benchmark; results in gpu_attention_bench.{json,csv}
+#   models    lit -v build/test/Cuda/models.test: the five MetaFormer models
+#             (shallow variants) on the GPU against the reference (last: the
+#             slowest and least urgent)
 #
 # A failed step does not stop the script; steps that need its output are
 # skipped. The script ends with a summary (status and seconds per step) and
@@ -46,7 +49,7 @@ case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
 out_dir=${OUT:-$build_dir/gpu-check}
 jobs=${JOBS:-$(nproc)}
 deadline=${GPU_CHECK_DEADLINE:-540}
-steps=${GPU_CHECK_STEPS:-"info setup configure build runtime lit unit artifact benchbin bench"}
+steps=${GPU_CHECK_STEPS:-"info setup configure build runtime lit unit artifact benchbin bench models"}
 cuda_home=${CUDA_HOME:-/usr/local/cuda}
 bench_dir=$build_dir/gpu-bench
 mkdir -p "$out_dir" "$bench_dir" || exit 1
@@ -194,7 +197,7 @@ if wanted build; then
   if skip_unless build configure; then
     run_step build "${GPU_CHECK_BUILD_LIMIT:-360}" 5 cmake --build "$build_dir" -j "$jobs" --target \
       tmix-compile tmix-run tmixrt TmixUnitTests TmixCudaRuntimeTests \
-      tmixrt_fake_cuda_driver
+      tmixrt_fake_cuda_driver tmix-model-check
   fi
 fi
 
@@ -210,7 +213,8 @@ if wanted lit && skip_unless lit build; then
   if [ -z "$lit_bin" ]; then
     lit_bin=$(sed -n 's/^LLVM_EXTERNAL_LIT:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null)
   fi
-  run_step lit 180 0 "${lit_bin:-lit}" -v "$build_dir/test/Cuda" "$build_dir/test/Target"
+  run_step lit 180 0 "${lit_bin:-lit}" -v "$build_dir/test/Target" \
+    "$build_dir/test/Cuda/tmix-run-cuda.mlir"
   grep -E '^(PASS|FAIL|UNSUPPORTED|XFAIL|XPASS|UNRESOLVED|TIMEOUT):|^ *(Passed|Failed|Unsupported|Unresolved|Timed Out) *:|tests that need' \
     "$out_dir/lit.log" | sed 's/^/    /'
   demote_skips lit "$(grep -c '^UNSUPPORTED:' "$out_dir/lit.log" 2>/dev/null)" unsupported
@@ -247,6 +251,12 @@ if wanted bench && skip_unless bench artifact benchbin; then
   run_step bench 240 0 "$bench_bin" --artifact="$artifact" --max-seconds=2 \
     --json="$out_dir/gpu_attention_bench.json" --csv="$out_dir/gpu_attention_bench.csv" \
     ${BENCH_ARGS:-}
+fi
+
+if wanted models && skip_unless models build; then
+  run_step models 240 0 "${lit_bin:-lit}" -v "$build_dir/test/Cuda/models.test"
+  grep -E '^(PASS|FAIL|UNSUPPORTED|UNRESOLVED|TIMEOUT):|error' "$out_dir/models.log" | head -n 20 | sed 's/^/    /'
+  demote_skips models "$(grep -c '^UNSUPPORTED:' "$out_dir/models.log" 2>/dev/null)" unsupported
 fi
 
 # --- summary ---------------------------------------------------------------
