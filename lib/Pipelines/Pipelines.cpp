@@ -38,7 +38,8 @@ void addBufferization(OpPassManager &pm,
   // temporaries) live on the stack of the thread that runs the tile: no
   // malloc per tile, nothing to free. Buffers outside loops (whole
   // activations of a model) stay on the heap: many of them would overflow
-  // the stack.
+  // the stack. (mixer-hoist-stack-buffers then moves those of sequential
+  // loops out of them.)
   pm.addNestedPass<func::FuncOp>(
       bufferization::createPromoteBuffersToStackPass([](Value alloc) {
         auto type = dyn_cast<MemRefType>(alloc.getType());
@@ -131,7 +132,11 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.vectorize) {
+    // One register tile for both contractions (4 x 16 measured best on
+    // AVX2: 6 x 16 spills in p·v, see docs/benchmarks.md).
     mixer::VectorizeAttentionPassOptions vectorize;
+    vectorize.scoreRows = options.registerRows;
+    vectorize.scoreCols = options.registerCols;
     vectorize.rows = options.registerRows;
     vectorize.cols = options.registerCols;
     pm.addPass(mixer::createVectorizeAttentionPass(vectorize));
@@ -145,6 +150,8 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   // deallocation pipeline frees the buffers of their bodies, but not those
   // of an scf.forall body.
   addBufferization(pm, [&](OpPassManager &nested) {
+    nested.addNestedPass<func::FuncOp>(
+        mixer::createHoistStackBuffersPass());
     if (options.parallel)
       nested.addPass(createForallToParallelLoopPass());
     else

@@ -283,88 +283,115 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
   auto map = [&](unsigned n, ArrayRef<AffineExpr> r) {
     return AffineMap::get(n, 0, r, ctx);
   };
-  AffineMap scoreMap = map(5, {b0, h1, g2, i3, x4});
-  AffineMap rowMap = map(5, {b0, h1, g2, i3});
   AffineMap rowId = map(4, {b0, h1, g2, i3});
 
-  // kᵀ[b,h,d,j] = k[b,h,j,d]: one transpose per key block, so that the
-  // score contraction reads rows of kᵀ along j (outer-product friendly).
-  SmallVector<OpFoldResult> keySizes = mixedSizes(b, loc, key);
-  Value keyT = linalg::TransposeOp::create(
-                   b, loc, key,
-                   tensor::EmptyOp::create(
-                       b, loc,
-                       ArrayRef<OpFoldResult>{keySizes[0], keySizes[1],
-                                              keySizes[3], keySizes[2]},
-                       cast<RankedTensorType>(key.getType()).getElementType()),
-                   ArrayRef<int64_t>{0, 1, 3, 2})
-                   .getResult()[0];
+  // The scores are built transposed, key-major: sᵀ[b,h,g,j,i]. The query
+  // side is transposed instead of the keys, qsᵀ[b,h,g,d,i] = scale ·
+  // q[b,h,g,i,d], which depends on the query tile only (mixer-decompose-
+  // attention hoists it out of the key loop): the score contraction then
+  // reads contiguous rows of qsᵀ along i and broadcasts single key elements,
+  // no key block is ever transposed, and every row-wise reduction of the
+  // softmax (max, sum over keys j) runs over the outer dim j, elementwise
+  // across contiguous query rows i. Folding the scale into the query
+  // removes the scaling pass over every score block.
+  float scale = getEffectiveScale();
+  SmallVector<OpFoldResult> qSizes = mixedSizes(b, loc, q);
+  Value queryTInit = tensor::EmptyOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{qSizes[0], qSizes[1], qSizes[2], qSizes[4],
+                             qSizes[3]},
+      f32);
+  Value queryT =
+      linalg::GenericOp::create(
+          b, loc, queryTInit.getType(), ValueRange{q}, ValueRange{queryTInit},
+          ArrayRef<AffineMap>{map(5, {b0, h1, g2, x4, i3}),
+                              map(5, {b0, h1, g2, i3, x4})},
+          SmallVector<IteratorType>(5, kPar),
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value x = toF32(nb, l, args[0]);
+            linalg::YieldOp::create(
+                nb, l,
+                Value(arith::MulFOp::create(nb, l, x, cstF32(nb, l, scale))));
+          })
+          .getResult(0);
+  queryT.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleQuery));
 
-  // scores[b,h,g,i,j] = sum_d q[b,h,g,i,d] * kᵀ[b,h,d,j]     (b h g i j d)
+  // sᵀ[b,h,g,j,i] = sum_d k[b,h,j,d] * qsᵀ[b,h,g,d,i]     (b h g j i d)
   SmallVector<OpFoldResult> rowSizes = mixedSizes(b, loc, max);
-  SmallVector<OpFoldResult> scoreSizes(rowSizes);
+  SmallVector<OpFoldResult> scoreSizes(rowSizes.begin(), rowSizes.end() - 1);
   scoreSizes.push_back(tensor::getMixedSize(b, loc, key, 2));
+  scoreSizes.push_back(rowSizes.back());
   Value scores = filled(b, loc, scoreSizes, 0.0f);
   auto qk = linalg::GenericOp::create(
-      b, loc, scores.getType(), ValueRange{q, keyT}, ValueRange{scores},
-      ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, y5}),
-                          map(6, {b0, h1, y5, x4}),
+      b, loc, scores.getType(), ValueRange{key, queryT}, ValueRange{scores},
+      ArrayRef<AffineMap>{map(6, {b0, h1, i3, y5}),
+                          map(6, {b0, h1, g2, y5, x4}),
                           map(6, {b0, h1, g2, i3, x4})},
       ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kPar, kRed},
       [&](OpBuilder &nb, Location l, ValueRange args) {
-        linalg::YieldOp::create(nb, l,
-                                fma(nb, l, args[2], toF32(nb, l, args[0]),
-                                    toF32(nb, l, args[1])));
+        linalg::YieldOp::create(
+            nb, l, fma(nb, l, args[2], toF32(nb, l, args[0]), args[1]));
       });
   qk->setAttr(kRoleAttr, b.getStringAttr(kRoleScores));
   scores = qk.getResult(0);
 
-  // s = s * scale + bias; -inf where the mask hides the key.  (b h g i j)
+  // Dims of the score-shaped generics below: (b h g j i), j the key, i the
+  // query row; row-shaped operands are (b h g i).
+  AffineMap scoreMap = map(5, {b0, h1, g2, i3, x4});
+  AffineMap rowMap = map(5, {b0, h1, g2, x4});
+
+  // s += bias; -inf where the mask hides the key.  (b h g j i)
   MaskAttr mask = getMaskOrNone();
-  float scale = getEffectiveScale();
   Value rowPos = getRowPos(), colPos = getColPos();
-  SmallVector<Value> epiInputs;
-  SmallVector<AffineMap> epiMaps;
-  if (Value bias = getBias()) {
-    // Right-aligned to [B, Hq, L, S]; size-1 dims broadcast.
-    auto bType = cast<RankedTensorType>(bias.getType());
-    const AffineExpr targetDims[] = {b0, h1 * group + g2, i3, x4};
-    SmallVector<AffineExpr> exprs;
-    int64_t rank = bType.getRank();
-    for (int64_t k = 0; k < rank; ++k)
-      exprs.push_back(bType.getDimSize(k) == 1 ? getAffineConstantExpr(0, ctx)
-                                               : targetDims[k + 4 - rank]);
-    epiInputs.push_back(bias);
-    epiMaps.push_back(map(5, exprs));
+  Value bias = getBias();
+  if (bias || !mask.isFull()) {
+    SmallVector<Value> epiInputs;
+    SmallVector<AffineMap> epiMaps;
+    if (bias) {
+      // Right-aligned to [B, Hq, L, S]; size-1 dims broadcast.
+      auto bType = cast<RankedTensorType>(bias.getType());
+      const AffineExpr targetDims[] = {b0, h1 * group + g2, x4, i3};
+      SmallVector<AffineExpr> exprs;
+      int64_t rank = bType.getRank();
+      for (int64_t k = 0; k < rank; ++k)
+        exprs.push_back(bType.getDimSize(k) == 1
+                            ? getAffineConstantExpr(0, ctx)
+                            : targetDims[k + 4 - rank]);
+      epiInputs.push_back(bias);
+      epiMaps.push_back(map(5, exprs));
+    }
+    epiMaps.push_back(scoreMap);
+    scores =
+        linalg::GenericOp::create(
+            b, loc, scores.getType(), epiInputs, ValueRange{scores}, epiMaps,
+            SmallVector<IteratorType>(5, kPar),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value s = args.back();
+              if (bias)
+                s = arith::AddFOp::create(nb, l, s, toF32(nb, l, args[0]));
+              if (!mask.isFull()) {
+                Value j = linalg::IndexOp::create(nb, l, 3);
+                Value i = linalg::IndexOp::create(nb, l, 4);
+                Value pos = arith::AddIOp::create(nb, l, i, rowPos);
+                Value keyPos = arith::AddIOp::create(nb, l, j, colPos);
+                Value visible = buildMaskPredicate(nb, l, mask, pos, keyPos);
+                s = arith::SelectOp::create(nb, l, visible, s,
+                                            cstF32(nb, l, kNegInf));
+              }
+              linalg::YieldOp::create(nb, l, s);
+            })
+            .getResult(0);
+    // A bias is read through general indexing maps (heads h * G + g,
+    // broadcast dims): that epilogue stays a loop nest.
+    if (!bias)
+      scores.getDefiningOp()->setAttr(kRoleAttr,
+                                      b.getStringAttr(kRoleSoftmax));
   }
-  epiMaps.push_back(scoreMap);
-  bool hasBias = getBias() != nullptr;
-  scores =
-      linalg::GenericOp::create(
-          b, loc, scores.getType(), epiInputs, ValueRange{scores}, epiMaps,
-          SmallVector<IteratorType>(5, kPar),
-          [&](OpBuilder &nb, Location l, ValueRange args) {
-            Value s = arith::MulFOp::create(nb, l, args.back(),
-                                            cstF32(nb, l, scale));
-            if (hasBias)
-              s = arith::AddFOp::create(nb, l, s, toF32(nb, l, args[0]));
-            if (!mask.isFull()) {
-              Value i = linalg::IndexOp::create(nb, l, 3);
-              Value j = linalg::IndexOp::create(nb, l, 4);
-              Value pos = arith::AddIOp::create(nb, l, i, rowPos);
-              Value keyPos = arith::AddIOp::create(nb, l, j, colPos);
-              Value visible = buildMaskPredicate(nb, l, mask, pos, keyPos);
-              s = arith::SelectOp::create(nb, l, visible, s,
-                                          cstF32(nb, l, kNegInf));
-            }
-            linalg::YieldOp::create(nb, l, s);
-          })
-          .getResult(0);
 
   // rowmax(s) into a fresh row buffer; then, in place of `max` (an
   // elementwise read-then-write), max' = max(max, rowmax) and the correction
   // c = exp(max - safe(max')); then sum *= c.     (b h g i)
-  SmallVector<IteratorType> rowReduce = {kPar, kPar, kPar, kPar, kRed};
+  SmallVector<IteratorType> rowReduce = {kPar, kPar, kPar, kRed, kPar};
   Value rowMax =
       linalg::GenericOp::create(
           b, loc, max.getType(), ValueRange{scores},
@@ -376,6 +403,7 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                 Value(arith::MaximumFOp::create(nb, l, args[0], args[1])));
           })
           .getResults()[0];
+  rowMax.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleSoftmax));
   auto maxAndCorr = linalg::GenericOp::create(
       b, loc, TypeRange{max.getType(), max.getType()}, ValueRange{rowMax},
       ValueRange{max, tensor::EmptyOp::create(b, loc, rowSizes, f32)},
@@ -410,6 +438,7 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                      nb, l, Value(math::ExpOp::create(nb, l, shifted)));
                })
                .getResult(0);
+  scores.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleSoftmax));
 
   // sum' = c * sum + rowsum(p)
   Value newSum =
@@ -423,12 +452,14 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                                             accumulateFlags(nb))));
           })
           .getResult(0);
+  newSum.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleSoftmax));
 
   // acc' = c * acc + p · v     (acc scaling: b h g i e; p·v: b h g i e j)
   Value scaledAcc =
       linalg::GenericOp::create(
           b, loc, acc.getType(), ValueRange{corr}, ValueRange{acc},
-          ArrayRef<AffineMap>{rowMap, scoreMap},
+          ArrayRef<AffineMap>{map(5, {b0, h1, g2, i3}),
+                              map(5, {b0, h1, g2, i3, x4})},
           SmallVector<IteratorType>(5, kPar),
           [&](OpBuilder &nb, Location l, ValueRange args) {
             linalg::YieldOp::create(
@@ -439,7 +470,7 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
   // e, so the innermost loop walks contiguous rows of V and acc.
   auto pv = linalg::GenericOp::create(
       b, loc, acc.getType(), ValueRange{scores, value}, ValueRange{scaledAcc},
-      ArrayRef<AffineMap>{map(6, {b0, h1, g2, i3, x4}),
+      ArrayRef<AffineMap>{map(6, {b0, h1, g2, x4, i3}),
                           map(6, {b0, h1, x4, y5}),
                           map(6, {b0, h1, g2, i3, y5})},
       ArrayRef<IteratorType>{kPar, kPar, kPar, kPar, kRed, kPar},

@@ -17,8 +17,15 @@ namespace tmix::mixer {
 
 /// Discardable attribute naming the role of a linalg op produced by the
 /// decomposition of attention, for schedules: the score contraction
-/// (q·kᵀ over the head dim) and the value contraction (p·v over keys).
+/// (q·kᵀ over the head dim), the value contraction (p·v over keys) and the
+/// scaled, transposed query the score contraction reads (loop-invariant in
+/// the key loop of a tile).
 constexpr llvm::StringLiteral kRoleAttr = "tmix.role";
+constexpr llvm::StringLiteral kRoleQuery = "query";
+/// The key-major passes over a score block (b h g j i) that schedules may
+/// vectorize along the query rows i: the mask epilogue, the row max, the
+/// exponentials and the row sum.
+constexpr llvm::StringLiteral kRoleSoftmax = "softmax";
 constexpr llvm::StringLiteral kRoleScores = "scores";
 constexpr llvm::StringLiteral kRoleValues = "values";
 // Roles of the layer ops' generics (MetaFormerDecomposition.cpp), read by

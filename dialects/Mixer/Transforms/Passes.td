@@ -92,11 +92,18 @@ def DecomposeAttentionPass : Pass<"mixer-decompose-attention"> {
   let description = [{
     Replaces every `mixer.attention` by `mixer.online_attention` over all
     keys from an empty state plus the normalisation (`output = acc / sum`,
-    `lse = max + log(sum)`), and every `mixer.online_attention` by linalg: a
-    generic for `Q·Kᵀ` (f32 accumulation), one elementwise generic applying
-    the scale, the bias and the mask, the new row max, the correction
+    `lse = max + log(sum)`), and every `mixer.online_attention` by linalg:
+    the scaled, transposed query `scale·Qᵀ` (`[B, Hkv, G, D, L]`), a generic
+    for the key-major scores `Sᵀ = K·(scale·Qᵀ)` (`[B, Hkv, G, S, L]`, f32
+    accumulation), one elementwise generic applying the bias and the mask
+    (none without either), the new row max, the correction
     `exp(max - max')`, `exp(s - max')`, the row sum and a generic for `P·V`
-    accumulating into the rescaled `acc`. Both steps are the ops'
+    accumulating into the rescaled `acc`. Key-major scores make every row
+    reduction of the softmax a reduction over the outer dim (elementwise
+    across query rows) and need no transposed key block. The transposed
+    query depends on the query rows only: the pass moves it (and the slices
+    it reads) out of the key loops of a tile, so it is computed once per
+    query tile. Both steps are the ops'
     AggregatedOpInterface, so `transform.structured.decompose_interface`
     does the same.
 
@@ -131,6 +138,13 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
     tile, shifting the mask positions by the tile offsets), normalises the
     state and inserts its rows into the output (and lse). No L×S buffer
     exists: the state is O(query-tile × Dv) per iteration.
+
+    Static shapes where possible: the `scf.for` covers the whole blocks of
+    `key-tile` keys, and the last, partial block (if any) follows under an
+    `scf.if`; a full query tile (`query-tile` rows) is built with static
+    shapes and only the last tile of a length `query-tile` does not divide
+    takes a second, dynamic copy of the body (an `scf.if` on the row count;
+    none when a static L is a multiple of `query-tile`).
 
     With `skip-masked-tiles` (the default) the key loop runs only over the
     blocks the mask can reach from the tile's rows (causal, window,
@@ -181,8 +195,13 @@ def VectorizeAttentionPass : Pass<"mixer-vectorize-attention"> {
     - peel the loops whose trip counts are not multiples of the register
       tile, so that every full tile has a static shape;
     - vectorize the full tiles (`structured.vectorize`): each reduction step
-      becomes an outer product (a broadcast column of q or p times a row of
-      kᵀ or v); partial tiles at the edges stay scalar loops.
+      becomes an outer product (a broadcast column of k or p times a row of
+      scale·qᵀ or v); partial tiles at the edges stay scalar loops;
+    - the softmax passes over a key-major score block (`tmix.role =
+      "softmax"`: mask, row max, exponentials, row sum) are tiled into
+      `softmax-cols` query rows by one key, query rows outermost, and
+      vectorized: a row reduction keeps its accumulators in vector registers
+      across the keys.
 
     The pipeline then hoists the accumulators out of the reduction loops
     (`loop-invariant-subset-hoisting`), so a register tile lives in vector
@@ -191,10 +210,19 @@ def VectorizeAttentionPass : Pass<"mixer-vectorize-attention"> {
     lanes), 8 × 32 AVX-512.
   }];
   let options = [
+    Option<"scoreRows", "score-rows", "int64_t", /*default=*/"4",
+           "Keys per register tile of the (key-major) scores">,
+    Option<"scoreCols", "score-cols", "int64_t", /*default=*/"16",
+           "Query rows per register tile of the scores (a multiple of the "
+           "vector width)">,
     Option<"rows", "rows", "int64_t", /*default=*/"4",
-           "Output rows of a register tile">,
+           "Query rows per register tile of p·v">,
     Option<"cols", "cols", "int64_t", /*default=*/"16",
-           "Output columns of a register tile (a multiple of the vector width)">
+           "Value columns per register tile of p·v (a multiple of the vector "
+           "width)">,
+    Option<"softmaxCols", "softmax-cols", "int64_t", /*default=*/"32",
+           "Query rows per vector step of the softmax passes (a multiple of "
+           "the vector width)">
   ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect",
@@ -346,6 +374,33 @@ def GpuLaunchPass : Pass<"mixer-gpu-launch", "::mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect"
   ];
+}
+
+def HoistStackBuffersPass : Pass<"mixer-hoist-stack-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Move static stack buffers out of sequential loops";
+  let description = [{
+    Moves each static `memref.alloca` out of the sequential loops
+    (`scf.for`, `scf.while`) around it, up to the body of its parallel loop
+    (`scf.forall`, `scf.parallel`) or the function, unless the buffer or a
+    view of it is yielded (a later iteration or the loop's result may read
+    it). An alloca in a loop body grows the stack by its size on every
+    iteration (LLVM frees it only on return): the attention key loop's score
+    tile overflowed the stack at L = 32768. Hoisted, one buffer serves every
+    iteration, which is sound because no iteration passes it on to the next
+    (a fresh alloca's contents are undefined anyway). Runs in
+    `tmix-cpu-pipeline` after `promote-buffers-to-stack`.
+
+    Example:
+    ```mlir
+    scf.forall (%i) in (4) {
+      scf.for %j = %c0 to %n step %c1 {
+        %tile = memref.alloca() : memref<64x128xf32>   // moves before the scf.for
+        ...
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def MapLayersToGpuPass : Pass<"mixer-map-layers-to-gpu", "::mlir::func::FuncOp"> {

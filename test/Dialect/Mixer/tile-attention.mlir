@@ -24,37 +24,64 @@
 // CHECK:   %[[ROW0:.+]] = affine.apply #[[I0]](%[[T]])
 // CHECK:   %[[NR:.+]] = affine.min #[[ROWS]](%[[T]])
 // CHECK:   %[[HQ0:.+]] = affine.apply #[[H0]](%[[H]])
-// CHECK:   %[[QT:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
 // CHECK:   %[[KT:.+]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
 // CHECK:   %[[VT:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
 // CHECK:   %[[P0:.+]] = arith.addi %[[OFF]], %[[ROW0]] : index
-// CHECK:   %[[HI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
-// CHECK:   %[[FULLHI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
-// CHECK:   %[[ACC0:.+]] = linalg.fill {{.+}} -> tensor<1x4x32x64xf32>
-// CHECK:   tensor.extract_slice %[[ACC0]][0, 0, 0, 0] [1, 4, %[[NR]], 64]
-// CHECK:   %{{.+}}:3 = scf.for %[[J:.+]] = %{{.+}} to %[[HI]] step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}, %[[M:.+]] = %{{.+}}, %[[L:.+]] = %{{.+}})
-// CHECK:     %[[BN:.+]] = affine.min #{{.+}}(%[[J]], %[[HI]])
-// CHECK:     %[[END:.+]] = arith.addi %[[J]], %[[BN]] : index
-// CHECK:     %[[IN:.+]] = arith.cmpi sle, %[[END]], %[[FULLHI]] : index
-// CHECK:     scf.if %{{.+}} ->
-// CHECK:       %[[KB:.+]] = tensor.extract_slice %[[KT]][0, 0, %[[J]], 0] [1, 1, %[[BN]], 64]
-// CHECK:       mixer.online_attention %{{.+}}, %[[KB]], %{{.+}} at(%[[P0]], %{{.+}}) outs({{.+}}) : tensor<1x4x?x64xf32>, tensor<1x1x?x64xf32>, tensor<1x1x?x64xf32>
-// CHECK-NOT:   mask
+// A full tile (32 rows) is built with static shapes; only the last tile
+// (100 = 3 x 32 + 4 rows) takes the dynamic path.
+// CHECK:   %[[FULL:.+]] = arith.cmpi eq, %[[NR]], %{{.+}} : index
+// CHECK:   %[[R:.+]]:2 = scf.if %[[FULL]] -> (tensor<1x4x?x64xf32>, tensor<1x4x?xf32>) {
+// CHECK:     %[[QT:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
+// CHECK:     %[[HI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
+// CHECK:     %[[FULLHI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
+// CHECK:     %[[ACC0:.+]] = linalg.fill {{.+}} -> tensor<1x4x32x64xf32>
+// The key loop runs the whole blocks of 64 keys below HI (static shapes),
+// then the partial block, if any.
+// CHECK:     %[[WHOLE:.+]] = affine.apply #{{.+}}(%{{.+}})
+// CHECK:     %[[S:.+]]:3 = scf.for %[[J:.+]] = %{{.+}} to %[[WHOLE]] step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}, %[[M:.+]] = %{{.+}}, %[[L:.+]] = %{{.+}})
+// CHECK:       %[[END:.+]] = arith.addi %[[J]], %{{.+}} : index
+// CHECK:       %[[IN:.+]] = arith.cmpi sle, %[[END]], %[[FULLHI]] : index
+// CHECK:       scf.if %{{.+}} ->
+// CHECK:         %[[KB:.+]] = tensor.extract_slice %[[KT]][0, 0, %[[J]], 0] [1, 1, 64, 64]
+// CHECK:         mixer.online_attention %{{.+}}, %[[KB]], %{{.+}} at(%[[P0]], %{{.+}}) outs({{.+}}) : tensor<1x4x32x64xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>
+// CHECK-NOT:     mask
+// CHECK:       } else {
+// CHECK:         mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x64x64xf32>
+// CHECK:     %[[PART:.+]] = arith.cmpi slt, %[[WHOLE]], %[[HI]] : index
+// CHECK:     scf.if %[[PART]]
+// CHECK:       %[[BN:.+]] = arith.subi %[[HI]], %[[WHOLE]] : index
+// CHECK:       tensor.extract_slice %[[KT]][0, 0, %[[WHOLE]], 0] [1, 1, %[[BN]], 64]
+// The partial block always evaluates the mask (no second, unmasked copy).
+// CHECK-NOT:   scf.if
+// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x?x64xf32>
 // CHECK:     } else {
-// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>}
-// CHECK:   %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
-// CHECK:   %[[LD:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
-// CHECK:   %[[OT:.+]] = linalg.generic {{.+}} outs(%[[OD]] : tensor<1x4x?x64xf32>)
-// CHECK:   %[[LT:.+]] = linalg.generic {{.+}} outs(%[[LD]] : tensor<1x4x?xf32>)
+// CHECK:       scf.yield %[[S]]#0, %[[S]]#1, %[[S]]#2
+// CHECK:     %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
+// CHECK:     %[[LD:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, 32]
+// CHECK:     %[[OT:.+]] = linalg.generic {{.+}} outs(%[[OD]] : tensor<1x4x32x64xf32>)
+// CHECK:     %[[LT:.+]] = linalg.generic {{.+}} outs(%[[LD]] : tensor<1x4x32xf32>)
+// CHECK:     tensor.cast %[[OT]] : tensor<1x4x32x64xf32> to tensor<1x4x?x64xf32>
+// The last tile: one loop over all blocks (min(64, HI - j) keys), each
+// with the element mask.
+// CHECK:   } else {
+// CHECK:     tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:     scf.for
+// CHECK:       affine.min
+// CHECK-NOT:   scf.if
+// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x?x64xf32>, tensor<1x1x?x64xf32>
+// CHECK:     linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x?x64xf32>)
 // CHECK:   scf.forall.in_parallel
-// CHECK:     tensor.parallel_insert_slice %[[OT]] into %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
-// CHECK:     tensor.parallel_insert_slice %[[LT]] into %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
+// CHECK:     tensor.parallel_insert_slice %[[R]]#0 into %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:     tensor.parallel_insert_slice %[[R]]#1 into %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
 // CHECK-NOT: mixer.attention
 
-// Without mask bounds the loop covers all 130 keys and every block is masked.
+// Without mask bounds the loops cover all 130 keys (two whole blocks, then
+// 2 keys) and every block is masked.
 // UNBOUNDED-LABEL: func.func @causal_gqa
 // UNBOUNDED: %[[S:.+]] = arith.constant 130 : index
-// UNBOUNDED: scf.for %{{.+}} = %{{.+}} to %[[S]] step
+// UNBOUNDED: %[[W:.+]] = arith.constant 128 : index
+// UNBOUNDED: scf.for %{{.+}} = %{{.+}} to %[[W]] step
+// UNBOUNDED: arith.subi %[[S]], %[[W]] : index
 func.func @causal_gqa(%q: tensor<1x8x100x64xf32>, %k: tensor<1x2x130x64xf32>, %v: tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>) {
   %o, %l = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>} : (tensor<1x8x100x64xf32>, tensor<1x2x130x64xf32>, tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>)
   return %o, %l : tensor<1x8x100x64xf32>, tensor<1x8x100xf32>
@@ -78,15 +105,22 @@ func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v
 
 // -----
 
-// No mask: one loop over all keys, no scf.if, no mask math; the bias tile is
-// the tile's rows and heads of the broadcast bias.
+// No mask: one loop over all whole key blocks with no scf.if and no mask
+// math inside, then the partial block (48 = 64 x 0 + 48 keys); the bias
+// tile is the tile's rows and heads of the broadcast bias: 32 rows in a full
+// query tile, 8 in the last.
 // CHECK-LABEL: func.func @bias_no_mask
-// CHECK: %[[BT:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
+// CHECK: %[[BT:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, 32, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x32x48xf32>
 // CHECK: scf.for
 // CHECK-NOT: scf.if
-// CHECK: %[[BB:.+]] = tensor.extract_slice %[[BT]][0, 0, 0, %{{.+}}] [1, 2, %{{.+}}, %{{.+}}]
-// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %[[BB]] : tensor<1x2x?x?xf32> at
+// CHECK: %[[BB:.+]] = tensor.extract_slice %[[BT]][0, 0, 0, %{{.+}}] [1, 2, 32, 64]
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %[[BB]] : tensor<1x2x32x64xf32> at
 // CHECK-NOT: mask
+// CHECK: scf.yield
+// CHECK: scf.if
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x32x?xf32> at
+// CHECK-NOT: mask
+// CHECK: tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
 // CHECK: scf.forall.in_parallel
 func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v: tensor<2x2x48x16xf32>, %b: tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32> {
   %o = mixer.attention %q, %k, %v, %b : (tensor<2x4x40x16xf32>, tensor<2x2x48x16xf32>, tensor<2x2x48x16xf32>, tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32>
@@ -104,8 +138,18 @@ func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v
 // CHECK: %[[GHI:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
 // CHECK: %[[WLO:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
 // CHECK: %[[WHI:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
-// CHECK: %[[S1:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[GHI]] step
-// CHECK: scf.for %{{.+}} = %[[WLO]] to %[[WHI]] step %{{.+}} iter_args(%{{.+}} = %[[S1]]#0, %{{.+}} = %[[S1]]#1, %{{.+}} = %[[S1]]#2)
+// (4000 = 125 x 32: every query tile is full, no dynamic path.) Each range
+// is a loop over its whole key blocks then its partial block; the state
+// flows from the global columns to the window.
+// CHECK: %[[GHI1:.+]] = arith.maxsi %[[GHI]], %{{.+}} : index
+// CHECK: %[[GW:.+]] = affine.apply #{{.+}}(%[[GHI1]])
+// CHECK: %[[S1:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[GW]] step
+// CHECK: %[[P1:.+]] = arith.cmpi slt, %[[GW]], %{{.+}} : index
+// CHECK: %[[R1:.+]]:3 = scf.if %[[P1]]
+// CHECK: scf.yield %[[S1]]#0, %[[S1]]#1, %[[S1]]#2
+// CHECK: %[[WHI1:.+]] = arith.maxsi %[[WHI]], %[[WLO]] : index
+// CHECK: %[[WW:.+]] = affine.apply #{{.+}}(%[[WLO]], %[[WHI1]])
+// CHECK: scf.for %{{.+}} = %[[WLO]] to %[[WW]] step %{{.+}} iter_args(%{{.+}} = %[[R1]]#0, %{{.+}} = %[[R1]]#1, %{{.+}} = %[[R1]]#2)
 // UNBOUNDED-LABEL: func.func @global_local
 // UNBOUNDED-COUNT-1: scf.for
 func.func @global_local(%q: tensor<1x1x4000x32xf32>) -> tensor<1x1x4000x32xf32> {

@@ -1,45 +1,73 @@
 // RUN: tmix-opt %s -split-input-file -mixer-decompose-attention -canonicalize -mixer-vectorize-attention | FileCheck %s
-// RUN: tmix-opt %s -split-input-file -mixer-decompose-attention -canonicalize -mixer-vectorize-attention="rows=2 cols=8" | FileCheck %s --check-prefix=SMALL
+// RUN: tmix-opt %s -split-input-file -mixer-decompose-attention -canonicalize -mixer-vectorize-attention="score-rows=2 score-cols=8 rows=2 cols=8 softmax-cols=8" | FileCheck %s --check-prefix=SMALL
 // RUN: not tmix-opt %s -split-input-file -mixer-decompose-attention -mixer-vectorize-attention="rows=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not tmix-opt %s -split-input-file -mixer-decompose-attention -mixer-vectorize-attention="softmax-cols=0" 2>&1 | FileCheck %s --check-prefix=BADSM
 
 // BAD: mixer-vectorize-attention: rows and cols must be >= 1, got 0 and 16
+// BADSM: mixer-vectorize-attention: softmax-cols must be >= 1, got 0
 
-// An online tile of 10 query rows (2 heads), 40 keys, D = Dv = 32. Scores:
-// register tiles of 4 rows x 16 keys with the head-dim reduction innermost;
-// the rows loop is peeled at 8 (10 = 2 x 4 + 2) and the keys loop at 32
-// (40 = 2 x 16 + 8). A full tile is an outer product per reduction step: a
-// broadcast column of q times a row of kᵀ, accumulated into 4x16 vectors.
-// Partial tiles stay linalg (scalar loops later).
+// An online tile of 38 query rows (2 heads), 42 keys, D = Dv = 32, causal.
+// The scores are key-major (42 x 38): register tiles of 4 keys x 16 query
+// rows with the head-dim reduction innermost; the keys loop is peeled at 40
+// (42 = 10 x 4 + 2) and the rows loop at 32 (38 = 2 x 16 + 6). A full tile
+// is an outer product per reduction step: a broadcast column of k times a
+// row of the scaled, transposed q, accumulated into 4x16 vectors. Partial
+// tiles of static shape are vectorized at their own size; no tagged
+// generic is left (dynamic edges would stay linalg, scalar loops later).
 // CHECK-LABEL: func.func @tile
-// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C8:.+]] step %[[C4:.+]] iter_args
+// CHECK-DAG:  %[[C42:.+]] = arith.constant 42 : index
+// CHECK:      linalg.generic {{.+}} attrs = {tmix.role = "query"}
+// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C40:.+]] step %[[C4:.+]] iter_args
 // CHECK:        scf.for %{{.+}} = %{{.+}} to %[[C32:.+]] step %[[C16:.+]] iter_args
 // CHECK:          scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:            %[[QC:.+]] = vector.transfer_read {{.+}} : tensor<1x1x1x4x1xf32>, vector<1x1x1x4x1xf32>
-// CHECK:            vector.broadcast %[[QC]] : vector<1x1x1x4x1xf32> to vector<16x1x1x1x4x1xf32>
-// CHECK:            %[[KR:.+]] = vector.transfer_read {{.+}} : tensor<1x1x1x16xf32>, vector<1x1x1x16xf32>
+// CHECK:            %[[KC:.+]] = vector.transfer_read {{.+}} : tensor<1x1x4x1xf32>, vector<1x1x4x1xf32>
+// CHECK:            vector.broadcast %[[KC]]
+// CHECK:            %[[QR:.+]] = vector.transfer_read {{.+}} : tensor<1x1x1x1x16xf32>, vector<1x1x1x1x16xf32>
 // CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x4x16xf32>, vector<1x1x1x4x16xf32>
 // CHECK:            arith.mulf {{.+}} : vector<1x1x1x4x16x1xf32>
 // CHECK:            arith.addf {{.+}} : vector<1x1x1x4x16xf32>
 // CHECK:            vector.transfer_write {{.+}} : vector<1x1x1x4x16xf32>, tensor<1x1x1x4x16xf32>
-// The key remainder (8 keys) and the row remainder (2 rows) stay generic.
+// The row remainder (6 rows) and the key remainder (2 keys) are vector
+// tiles of 4x6, 2x16 and 2x6.
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x4x6xf32>, vector<1x1x1x4x6xf32>
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x2x16xf32>, vector<1x1x1x2x16xf32>
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x2x6xf32>, vector<1x1x1x2x6xf32>
+// The softmax passes step over the keys, 32 query rows at a time (rows
+// loop peeled at 32): the mask select, the row max (a vector max per key,
+// the 32 accumulators carried over the keys), the exponentials and the row
+// sum, each with its 6-row remainder a 6-lane vector.
+// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C42]] step %{{.+}} iter_args
+// CHECK:        vector.step : vector<32xindex>
+// CHECK:        arith.select {{.+}} : vector<1x1x1x1x32xi1>, vector<1x1x1x1x32xf32>
+// CHECK:      vector.transfer_read {{.+}} : tensor<1x1x1x1x6xf32>, vector<1x1x1x1x6xf32>
+// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C42]] step %{{.+}} iter_args
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x1x32xf32>, vector<1x1x1x1x32xf32>
+// CHECK:        arith.maximumf {{.+}} : vector<1x1x1x32xf32>
+// CHECK:        arith.maximumf {{.+}} : vector<1x1x1x6xf32>
+// CHECK:      math.exp {{.+}} : vector<1x1x1x1x32xf32>
+// CHECK:      math.exp {{.+}} : vector<1x1x1x1x6xf32>
+// CHECK:      arith.addf {{.+}} : vector<1x1x1x32xf32>
+// Values: 4 rows x 16 value columns, the key loop (42) innermost; a full
+// tile is a broadcast of 4 consecutive p (key-major) times a row of v.
+// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C36:.+]] step %{{.+}} iter_args
 // CHECK:        scf.for
-// CHECK:          linalg.generic {{.+}} attrs = {tmix.role = "scores"}
-// Values: 4 rows x 16 value columns, the key loop (40) innermost; a full
-// tile is a broadcast column of p times a row of v.
-// CHECK:      linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
-// CHECK:      scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:        scf.for
-// CHECK:          scf.for
-// CHECK:            scf.for %{{.+}} = %{{.+}} to %[[C40:.+]] step %{{.+}} iter_args
-// CHECK:              vector.transfer_read {{.+}} : tensor<1x1x1x4x1xf32>, vector<1x1x1x4x1xf32>
-// CHECK:              vector.transfer_read {{.+}} : tensor<1x1x1x16xf32>, vector<1x1x1x16xf32>
-// CHECK:              arith.mulf {{.+}} : vector<1x1x1x4x1x16xf32>
+// CHECK:          scf.for %{{.+}} = %{{.+}} to %[[C42]] step %{{.+}} iter_args
+// CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x1x4xf32>, vector<1x1x1x1x4xf32>
+// CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x16xf32>, vector<1x1x1x16xf32>
+// CHECK:            arith.mulf {{.+}} : vector<1x1x1x4x1x16xf32>
+// The 2-row remainder of p·v: 2x16 tiles.
+// CHECK:      vector.transfer_read {{.+}} : tensor<1x1x1x2x16xf32>, vector<1x1x1x2x16xf32>
+// CHECK-NOT:  tmix.role = "scores"
+// CHECK-NOT:  tmix.role = "values"
+// CHECK-NOT:  tmix.role = "softmax"
+// CHECK:      return
 
 // SMALL-LABEL: func.func @tile
 // SMALL: vector.transfer_read {{.+}} : tensor<1x1x1x2x8xf32>, vector<1x1x1x2x8xf32>
-func.func @tile(%q: tensor<1x2x10x32xf32>, %k: tensor<1x1x40x32xf32>, %v: tensor<1x1x40x32xf32>, %rp: index, %cp: index, %acc: tensor<1x2x10x32xf32>, %m: tensor<1x2x10xf32>, %l: tensor<1x2x10xf32>) -> (tensor<1x2x10x32xf32>, tensor<1x2x10xf32>, tensor<1x2x10xf32>) {
-  %a:3 = mixer.online_attention %q, %k, %v at(%rp, %cp) outs(%acc, %m, %l) : tensor<1x2x10x32xf32>, tensor<1x1x40x32xf32>, tensor<1x1x40x32xf32> -> tensor<1x2x10x32xf32>, tensor<1x2x10xf32>, tensor<1x2x10xf32>
-  return %a#0, %a#1, %a#2 : tensor<1x2x10x32xf32>, tensor<1x2x10xf32>, tensor<1x2x10xf32>
+// SMALL: vector.transfer_read {{.+}} : tensor<1x1x1x1x8xf32>, vector<1x1x1x1x8xf32>
+func.func @tile(%q: tensor<1x2x38x32xf32>, %k: tensor<1x1x42x32xf32>, %v: tensor<1x1x42x32xf32>, %rp: index, %cp: index, %acc: tensor<1x2x38x32xf32>, %m: tensor<1x2x38xf32>, %l: tensor<1x2x38xf32>) -> (tensor<1x2x38x32xf32>, tensor<1x2x38xf32>, tensor<1x2x38xf32>) {
+  %a:3 = mixer.online_attention %q, %k, %v at(%rp, %cp) outs(%acc, %m, %l) {mask = #mixer.mask<causal>} : tensor<1x2x38x32xf32>, tensor<1x1x42x32xf32>, tensor<1x1x42x32xf32> -> tensor<1x2x38x32xf32>, tensor<1x2x38xf32>, tensor<1x2x38xf32>
+  return %a#0, %a#1, %a#2 : tensor<1x2x38x32xf32>, tensor<1x2x38xf32>, tensor<1x2x38xf32>
 }
 
 // -----
