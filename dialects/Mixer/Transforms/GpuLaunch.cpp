@@ -221,52 +221,51 @@ LogicalResult launch(RewriterBase &rewriter, scf::ForallOp forall) {
 /// returns are `gpu.alloc host_shared` (managed memory, readable by the
 /// caller), temporaries plain device memory; host-side copies and frees go
 /// through the GPU runtime.
+/// Whether the function returns `alloc` (directly or through a cast).
+bool isReturned(memref::AllocOp alloc) {
+  return llvm::any_of(alloc->getUsers(), [](Operation *user) {
+    if (isa<func::ReturnOp>(user))
+      return true;
+    return isa<memref::CastOp>(user) &&
+           llvm::any_of(user->getUsers(),
+                        [](Operation *u) { return isa<func::ReturnOp>(u); });
+  });
+}
+
 LogicalResult toDeviceMemory(RewriterBase &rewriter, func::FuncOp func) {
+  auto isHost = [](Operation *op) {
+    return !op->getParentOfType<mlir::gpu::LaunchOp>();
+  };
+  // A temporary of the host code (nothing frees the buffers one-shot
+  // bufferization allocates) is freed at the end of its block, after the
+  // kernels that use it (each launch is synchronous).
+  func.walk([&](memref::AllocOp alloc) {
+    if (!isHost(alloc) || isReturned(alloc) ||
+        llvm::any_of(alloc->getUsers(),
+                     [](Operation *u) { return isa<memref::DeallocOp>(u); }))
+      return;
+    rewriter.setInsertionPoint(alloc->getBlock()->getTerminator());
+    memref::DeallocOp::create(rewriter, alloc.getLoc(), alloc.getResult());
+  });
+
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
-    if (op->getParentOfType<mlir::gpu::LaunchOp>())
-      return;
-    if (isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op))
+    if (isHost(op) && isa<memref::AllocOp, memref::DeallocOp, memref::CopyOp>(op))
       ops.push_back(op);
   });
-  SmallVector<Operation *> freeLater;
-  for (size_t i = 0; i < ops.size() || !freeLater.empty(); ++i) {
-    if (i >= ops.size()) {
-      ops.append(freeLater.begin(), freeLater.end());
-      freeLater.clear();
-    }
-    Operation *op = ops[i];
+  for (Operation *op : ops) {
     Location loc = op->getLoc();
     rewriter.setInsertionPoint(op);
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       // The driver aligns allocations to at least 256 bytes, more than any
       // `alignment` bufferization asks for. Only a buffer the function
       // returns needs to be readable by the caller's host code.
-      bool returned = llvm::any_of(alloc->getUsers(), [](Operation *user) {
-        if (isa<func::ReturnOp>(user))
-          return true;
-        return isa<memref::CastOp>(user) &&
-               llvm::any_of(user->getUsers(), [](Operation *u) {
-                 return isa<func::ReturnOp>(u);
-               });
-      });
-      if (returned) {
+      if (isReturned(alloc)) {
         rewriter.replaceOpWithNewOp<mlir::gpu::AllocOp>(
             alloc, alloc.getType(), /*asyncToken=*/Type(),
             /*asyncDependencies=*/ValueRange{}, alloc.getDynamicSizes(),
             alloc.getSymbolOperands(), /*hostShared=*/true);
         continue;
-      }
-      // A temporary of the host code (nothing frees the buffers one-shot
-      // bufferization allocates) is freed at the end of its block, after
-      // the kernels that use it (each launch is synchronous).
-      if (llvm::none_of(alloc->getUsers(), [](Operation *user) {
-            return isa<memref::DeallocOp>(user);
-          })) {
-        rewriter.setInsertionPoint(alloc->getBlock()->getTerminator());
-        auto free = memref::DeallocOp::create(rewriter, loc, alloc.getResult());
-        freeLater.push_back(free);
-        rewriter.setInsertionPoint(alloc);
       }
       // Device memory is allocated on a stream (gpu-to-llvm lowers only the
       // asynchronous form), waited for.
