@@ -132,12 +132,12 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.vectorize) {
-    // One register tile for both contractions (4 x 16 measured best on
-    // AVX2: 6 x 16 spills in p·v, see docs/benchmarks.md).
+    // One register tile for both contractions: 6 x 16 (12 accumulators of
+    // AVX2's 16 registers) measured best, see docs/benchmarks.md.
     mixer::VectorizeAttentionPassOptions vectorize;
-    vectorize.scoreRows = options.registerRows;
+    vectorize.scoreRows = options.attentionRegisterRows;
     vectorize.scoreCols = options.registerCols;
-    vectorize.rows = options.registerRows;
+    vectorize.rows = options.attentionRegisterRows;
     vectorize.cols = options.registerCols;
     pm.addPass(mixer::createVectorizeAttentionPass(vectorize));
     pm.addPass(createCanonicalizerPass());

@@ -47,6 +47,23 @@ inline mlir::LogicalResult applyBuiltinSchedule(mlir::Operation *root,
       root, entry, *schedule, mlir::transform::TransformOptions());
 }
 
+/// The longest read scalarizeBroadcastReads splits (a register tile's rows).
+constexpr int64_t kMaxScalarizedRead = 8;
+
+/// After a register tile's outer products are lowered, the column of the
+/// left operand (k or p in attention, x in a Linear) is a small vector read
+/// from a tensor whose elements are each broadcast along one row of the
+/// tile. LLVM loads such a vector in pieces when its length is not a power
+/// of two (6 for a 6 x 16 tile) and builds the broadcasts with shuffles:
+/// one more live register, and on AVX2's 16 an accumulator spills. This
+/// rewrites every in-bounds, unmasked read of 2 to kMaxScalarizedRead
+/// elements along one dimension whose uses only splat its elements
+/// (vector.broadcast, then vector.transpose moving that dimension off the
+/// innermost) into one tensor.extract per element, so that each broadcast
+/// becomes a broadcast load (vbroadcastss from memory). Reads of whole
+/// vectors (a row of v, a row max broadcast over keys) are left alone.
+mlir::LogicalResult scalarizeBroadcastReads(mlir::Operation *root);
+
 } // namespace tmix::mixer
 
 #endif // MIXER_TRANSFORMS_BUILTINSCHEDULE_H

@@ -201,21 +201,28 @@ def VectorizeAttentionPass : Pass<"mixer-vectorize-attention"> {
       "softmax"`: mask, row max, exponentials, row sum) are tiled into
       `softmax-cols` query rows by one key, query rows outermost, and
       vectorized: a row reduction keeps its accumulators in vector registers
-      across the keys.
+      across the keys;
+    - after the outer products are lowered, the column of k or p that a
+      tile broadcasts along its rows is read element by element
+      (`tensor.extract`, then `vector.from_elements`) instead of as one
+      small vector, so that every broadcast becomes a broadcast load: read
+      as a vector of 6, LLVM builds the broadcasts with shuffles and an
+      extra register, which spills an accumulator of a 6-row tile.
 
     The pipeline then hoists the accumulators out of the reduction loops
     (`loop-invariant-subset-hoisting`), so a register tile lives in vector
     registers for its whole reduction. `rows` × `cols` / lanes accumulators
-    must fit the register file: 4 × 16 suits AVX2 (8 accumulators of 8
-    lanes), 8 × 32 AVX-512.
+    plus the row of the right operand and one broadcast must fit the
+    register file: 6 × 16 suits AVX2 (12 accumulators of 8 lanes, 15 of 16
+    registers), 8 × 32 or 14 × 16 AVX-512.
   }];
   let options = [
-    Option<"scoreRows", "score-rows", "int64_t", /*default=*/"4",
+    Option<"scoreRows", "score-rows", "int64_t", /*default=*/"6",
            "Keys per register tile of the (key-major) scores">,
     Option<"scoreCols", "score-cols", "int64_t", /*default=*/"16",
            "Query rows per register tile of the scores (a multiple of the "
            "vector width)">,
-    Option<"rows", "rows", "int64_t", /*default=*/"4",
+    Option<"rows", "rows", "int64_t", /*default=*/"6",
            "Query rows per register tile of p·v">,
     Option<"cols", "cols", "int64_t", /*default=*/"16",
            "Value columns per register tile of p·v (a multiple of the vector "

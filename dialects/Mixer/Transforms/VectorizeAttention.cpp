@@ -195,7 +195,8 @@ struct VectorizeAttentionPass
                                                  "mixer-vectorize-attention")) ||
         failed(vectorizeStaticPartialTiles(root)) ||
         failed(tmix::mixer::applyBuiltinSchedule(root, kLowering,
-                                                 "mixer-vectorize-attention")))
+                                                 "mixer-vectorize-attention")) ||
+        failed(tmix::mixer::scalarizeBroadcastReads(root)))
       return signalPassFailure();
   }
 };

@@ -36,9 +36,15 @@ struct CPUPipelineOptions
       llvm::cl::desc("Register-tile and vectorize the attention contractions "
                      "(mixer-vectorize-attention)"),
       llvm::cl::init(true)};
-  Option<int64_t> registerRows{*this, "register-rows",
-                               llvm::cl::desc("Rows of a register tile"),
-                               llvm::cl::init(4)};
+  Option<int64_t> registerRows{
+      *this, "register-rows",
+      llvm::cl::desc("Rows of a register tile of the layers' Linears"),
+      llvm::cl::init(4)};
+  Option<int64_t> attentionRegisterRows{
+      *this, "attention-register-rows",
+      llvm::cl::desc("Rows of a register tile of the attention "
+                     "contractions (keys of q·kᵀ, query rows of p·v)"),
+      llvm::cl::init(6)};
   Option<int64_t> registerCols{
       *this, "register-cols",
       llvm::cl::desc("Columns of a register tile (multiple of the vector "

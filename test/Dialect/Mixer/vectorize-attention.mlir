@@ -7,35 +7,39 @@
 // BADSM: mixer-vectorize-attention: softmax-cols must be >= 1, got 0
 
 // An online tile of 38 query rows (2 heads), 42 keys, D = Dv = 32, causal.
-// The scores are key-major (42 x 38): register tiles of 4 keys x 16 query
-// rows with the head-dim reduction innermost; the keys loop is peeled at 40
-// (42 = 10 x 4 + 2) and the rows loop at 32 (38 = 2 x 16 + 6). A full tile
-// is an outer product per reduction step: a broadcast column of k times a
-// row of the scaled, transposed q, accumulated into 4x16 vectors. Partial
-// tiles of static shape are vectorized at their own size; no tagged
-// generic is left (dynamic edges would stay linalg, scalar loops later).
+// The scores are key-major (42 x 38): register tiles of 6 keys x 16 query
+// rows with the head-dim reduction innermost; the keys divide (42 = 7 x 6),
+// the rows loop is peeled at 32 (38 = 2 x 16 + 6). A full tile is an outer
+// product per reduction step: a column of 6 k values, each broadcast along
+// a row of the scaled, transposed q, accumulated into 6x16 vectors. The
+// column is read element by element (tensor.extract, not a vector<6>
+// read), so that each broadcast is a broadcast load. Partial tiles of
+// static shape are vectorized at their own size; no tagged generic is left
+// (dynamic edges would stay linalg, scalar loops later).
 // CHECK-LABEL: func.func @tile
 // CHECK-DAG:  %[[C42:.+]] = arith.constant 42 : index
 // CHECK:      linalg.generic {{.+}} attrs = {tmix.role = "query"}
-// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C40:.+]] step %[[C4:.+]] iter_args
+// CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C42]] step %[[C6:.+]] iter_args
 // CHECK:        scf.for %{{.+}} = %{{.+}} to %[[C32:.+]] step %[[C16:.+]] iter_args
 // CHECK:          scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
-// CHECK:            %[[KC:.+]] = vector.transfer_read {{.+}} : tensor<1x1x4x1xf32>, vector<1x1x4x1xf32>
+// CHECK-COUNT-6:    tensor.extract {{.+}} : tensor<1x1x6x1xf32>
+// CHECK:            %[[KC:.+]] = vector.from_elements {{.+}} : vector<1x1x6x1xf32>
 // CHECK:            vector.broadcast %[[KC]]
 // CHECK:            %[[QR:.+]] = vector.transfer_read {{.+}} : tensor<1x1x1x1x16xf32>, vector<1x1x1x1x16xf32>
-// CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x4x16xf32>, vector<1x1x1x4x16xf32>
-// CHECK:            arith.mulf {{.+}} : vector<1x1x1x4x16x1xf32>
-// CHECK:            arith.addf {{.+}} : vector<1x1x1x4x16xf32>
-// CHECK:            vector.transfer_write {{.+}} : vector<1x1x1x4x16xf32>, tensor<1x1x1x4x16xf32>
-// The row remainder (6 rows) and the key remainder (2 keys) are vector
-// tiles of 4x6, 2x16 and 2x6.
-// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x4x6xf32>, vector<1x1x1x4x6xf32>
-// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x2x16xf32>, vector<1x1x1x2x16xf32>
-// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x2x6xf32>, vector<1x1x1x2x6xf32>
+// CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x6x16xf32>, vector<1x1x1x6x16xf32>
+// CHECK:            arith.mulf {{.+}} : vector<1x1x1x6x16x1xf32>
+// CHECK:            arith.addf {{.+}} : vector<1x1x1x6x16xf32>
+// CHECK:            vector.transfer_write {{.+}} : vector<1x1x1x6x16xf32>, tensor<1x1x1x6x16xf32>
+// The row remainder (6 rows) is a 6x6 vector tile; its row of q (a whole
+// vector, not broadcast by element) stays a vector read.
+// CHECK:        vector.from_elements {{.+}} : vector<1x1x6x1xf32>
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x1x6xf32>, vector<1x1x1x1x6xf32>
+// CHECK:        vector.transfer_read {{.+}} : tensor<1x1x1x6x6xf32>, vector<1x1x1x6x6xf32>
 // The softmax passes step over the keys, 32 query rows at a time (rows
 // loop peeled at 32): the mask select, the row max (a vector max per key,
 // the 32 accumulators carried over the keys), the exponentials and the row
-// sum, each with its 6-row remainder a 6-lane vector.
+// sum, each with its 6-row remainder a 6-lane vector (read as vectors: their
+// elements are not broadcast).
 // CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C42]] step %{{.+}} iter_args
 // CHECK:        vector.step : vector<32xindex>
 // CHECK:        arith.select {{.+}} : vector<1x1x1x1x32xi1>, vector<1x1x1x1x32xf32>
@@ -47,15 +51,18 @@
 // CHECK:      math.exp {{.+}} : vector<1x1x1x1x32xf32>
 // CHECK:      math.exp {{.+}} : vector<1x1x1x1x6xf32>
 // CHECK:      arith.addf {{.+}} : vector<1x1x1x32xf32>
-// Values: 4 rows x 16 value columns, the key loop (42) innermost; a full
-// tile is a broadcast of 4 consecutive p (key-major) times a row of v.
+// Values: 6 rows x 16 value columns, the key loop (42) innermost, rows
+// peeled at 36 (38 = 6 x 6 + 2); a full tile is a broadcast of 6
+// consecutive p (key-major, read element by element) times a row of v.
 // CHECK:      scf.for %{{.+}} = %{{.+}} to %[[C36:.+]] step %{{.+}} iter_args
 // CHECK:        scf.for
 // CHECK:          scf.for %{{.+}} = %{{.+}} to %[[C42]] step %{{.+}} iter_args
-// CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x1x4xf32>, vector<1x1x1x1x4xf32>
+// CHECK-COUNT-6:    tensor.extract {{.+}} : tensor<1x1x1x1x6xf32>
+// CHECK:            vector.from_elements {{.+}} : vector<1x1x1x1x6xf32>
 // CHECK:            vector.transfer_read {{.+}} : tensor<1x1x1x16xf32>, vector<1x1x1x16xf32>
-// CHECK:            arith.mulf {{.+}} : vector<1x1x1x4x1x16xf32>
+// CHECK:            arith.mulf {{.+}} : vector<1x1x1x6x1x16xf32>
 // The 2-row remainder of p·v: 2x16 tiles.
+// CHECK:      vector.from_elements {{.+}} : vector<1x1x1x1x2xf32>
 // CHECK:      vector.transfer_read {{.+}} : tensor<1x1x1x2x16xf32>, vector<1x1x1x2x16xf32>
 // CHECK-NOT:  tmix.role = "scores"
 // CHECK-NOT:  tmix.role = "values"
