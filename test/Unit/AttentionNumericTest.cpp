@@ -295,7 +295,8 @@ std::vector<Case> cases() {
       c.mask = masks[m];
       out.push_back(c);
     }
-  // Bias: full, broadcast over batch and heads, per-key; an explicit scale.
+  // Bias: full, broadcast over batch and heads, per-key, per-row; an
+  // explicit scale.
   Case full{"bias_full", {2, 4, 2, 6, 11, 16, 16}, {K::Causal}};
   full.biasDims = std::array<int64_t, 4>{2, 4, 6, 11};
   out.push_back(full);
@@ -307,6 +308,11 @@ std::vector<Case> cases() {
               {K::Window, 2, 2}};
   perKey.biasDims = std::array<int64_t, 4>{1, 1, 1, 9};
   out.push_back(perKey);
+  // The same for every key of a row: the tiled lowerings pad the last keys
+  // of a row with a generated bias (-inf on the padding keys).
+  Case perRow{"bias_per_row_causal", {2, 4, 2, 6, 11, 16, 16}, {K::Causal}};
+  perRow.biasDims = std::array<int64_t, 4>{1, 4, 6, 1};
+  out.push_back(perRow);
   Case noLse{"no_lse_causal", {1, 2, 2, 5, 5, 8, 8}, {K::Causal}};
   noLse.withLse = false;
   out.push_back(noLse);

@@ -139,12 +139,17 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
     state and inserts its rows into the output (and lse). No L×S buffer
     exists: the state is O(query-tile × Dv) per iteration.
 
-    Static shapes where possible: the `scf.for` covers the whole blocks of
-    `key-tile` keys, and the last, partial block (if any) follows under an
-    `scf.if`; a full query tile (`query-tile` rows) is built with static
-    shapes and only the last tile of a length `query-tile` does not divide
-    takes a second, dynamic copy of the body (an `scf.if` on the row count;
-    none when a static L is a multiple of `query-tile`).
+    Static shapes everywhere, so that the CPU pipeline vectorizes every
+    tile: the `scf.for` covers the whole blocks of `key-tile` keys, and the
+    keys after them (fewer than `key-tile`) follow in chunks of `edge-tile`
+    keys, the last chunk padded with zero k and v rows and an additive bias
+    of −inf on the padding keys (a generated `[edge-tile]` bias, or the
+    op's bias columns padded with −inf). A full query tile (`query-tile`
+    rows) is one static body; the last tile of a length `query-tile` does
+    not divide (an `scf.if` on the row count; none when a static L is a
+    multiple of `query-tile`) runs as tiles of `edge-tile` rows, the last
+    padded with zero rows of q (and of the bias), whose results are
+    dropped: at most `edge-tile` − 1 rows and keys are computed in vain.
 
     With `skip-masked-tiles` (the default) the key loop runs only over the
     blocks the mask can reach from the tile's rows (causal, window,
@@ -156,9 +161,9 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
     GQA: the `G` query heads of a key/value head form one tile and read the
     same key/value block, never a copy.
 
-    The state of a tile is created at the full tile size (a static shape) and
-    sliced to the tile's rows, so that CPU code keeps it on the thread's
-    stack; it must fit in 1 MiB (G × query-tile × (Dv + 2) × 4 bytes).
+    The state of a tile has a static shape, so that CPU code keeps it on the
+    thread's stack; it must fit in 1 MiB (G × query-tile × (Dv + 2) × 4
+    bytes).
 
     Promise: after this pass no `mixer.attention` remains; every
     `mixer.online_attention` works on one tile.
@@ -168,6 +173,10 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
            "Query rows per tile (Bm)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"128",
            "Keys per step of the inner loop (Bn)">,
+    Option<"edgeTile", "edge-tile", "int64_t", /*default=*/"16",
+           "Rows and keys per padded piece of the edges: the last query "
+           "tile of a length query-tile does not divide, the keys after the "
+           "last whole key-tile block">,
     Option<"skipMaskedTiles", "skip-masked-tiles", "bool", /*default=*/"true",
            "Bound the key loop by the mask and drop mask math in blocks the "
            "mask fully keeps">
@@ -303,6 +312,10 @@ def MapAttentionToGpuPass : Pass<"mixer-map-attention-to-gpu", "::mlir::ModuleOp
            "Query rows per head in a block (0: automatic)">,
     Option<"keyTile", "key-tile", "int64_t", /*default=*/"0",
            "Keys per step of the key loop, a multiple of 16 (0: automatic)">,
+    Option<"edgeTile", "edge-tile", "int64_t", /*default=*/"16",
+           "Rows and keys per padded piece of the edges: the last query "
+           "tile of a length query-tile does not divide, the keys after the "
+           "last whole key-tile block">,
     Option<"skipMaskedTiles", "skip-masked-tiles", "bool", /*default=*/"true",
            "Bound the key loop by the mask and drop mask math in blocks the "
            "mask fully keeps">

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace tmix::mixer {
@@ -108,7 +109,7 @@ namespace {
 
 LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
                             int64_t queryTile, int64_t keyTile,
-                            bool skipMaskedTiles) {
+                            int64_t edgeTile, bool skipMaskedTiles) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   MLIRContext *ctx = rewriter.getContext();
@@ -191,21 +192,50 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
   Value vT = slice(v, {bIv, hIv, zero, zero}, {one, one, sSize, rewriter.getIndexAttr(dv)});
   Value colPos = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, keyTile);
-  Value iVal = getValueOrCreateConstantIndexOp(rewriter, loc, i0);
-  Value rowPos = arith::AddIOp::create(rewriter, loc, rowPos0, iVal);
+  int64_t keyChunk = std::min(keyTile, edgeTile);
+  int64_t rowChunk = std::min(queryTile, edgeTile);
+  auto bType = bias ? cast<RankedTensorType>(bias.getType()) : nullptr;
+  auto negInf = [&](OpBuilder &b, Location l, Type type) -> Value {
+    return arith::ConstantOp::create(
+        b, l, b.getFloatAttr(type, APFloat::getInf(
+                                       cast<FloatType>(type).getFloatSemantics(),
+                                       /*Negative=*/true)));
+  };
+  auto zeroOf = [&](OpBuilder &b, Location l, Type type) -> Value {
+    return arith::ConstantOp::create(b, l, b.getZeroAttr(type));
+  };
+  // Pads dimension `dim` of `t` at the end to the static `size` with `pad`.
+  auto padDim = [&](OpBuilder &b, Location l, Value t, int64_t dim,
+                    int64_t size, Value pad) -> Value {
+    auto type = cast<RankedTensorType>(t.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] = size;
+    auto padded = RankedTensorType::get(shape, type.getElementType());
+    if (padded == type)
+      return t;
+    return tensor::createPadHighOp(padded, t, pad, /*nofold=*/false, l, b);
+  };
 
-  // The tile of `rows` query rows (a constant for full tiles, so that
-  // everything below has static shapes): the key loops and the
-  // normalisation into the tile's rows of the results.
-  auto buildTile = [&](OpFoldResult rows) -> SmallVector<Value> {
-    Value qT = slice(q, {bIv, h0, i0, zero},
-                     {one, g, rows, rewriter.getIndexAttr(d)});
+  // A tile of `rows` query rows (static) from row `iOff` of the head's
+  // rows: the key loops and the normalisation. With `valid` (the last,
+  // partial tile of a length the tiles do not divide) only the first
+  // `valid` rows exist: q (and the bias rows) are padded with zeros to
+  // `rows`, the padding rows are computed and dropped. Everything below
+  // has static shapes, so that the contractions and the softmax passes are
+  // vectorized. Returns the output (and lse) rows of the tile, `valid` of
+  // them when given, written into `outDest` / `lseDest` when given.
+  auto buildTile = [&](int64_t rows, OpFoldResult iOff, OpFoldResult valid,
+                       Value outDest, Value lseDest) -> SmallVector<Value> {
+    OpFoldResult qRows = valid ? valid : rewriter.getIndexAttr(rows);
+    Value qT = slice(q, {bIv, h0, iOff, zero},
+                     {one, g, qRows, rewriter.getIndexAttr(d)});
+    if (valid)
+      qT = padDim(rewriter, loc, qT, 2, rows, zeroOf(rewriter, loc, elt));
     Value biasT;
     if (bias) {
-      auto bType = cast<RankedTensorType>(bias.getType());
       int64_t rank = bType.getRank();
-      const OpFoldResult offs[] = {bIv, h0, i0, zero};
-      const OpFoldResult sizes[] = {one, g, rows, sSize};
+      const OpFoldResult offs[] = {bIv, h0, iOff, zero};
+      const OpFoldResult sizes[] = {one, g, qRows, sSize};
       SmallVector<OpFoldResult> bo, bs;
       for (int64_t i = 0; i < rank; ++i) {
         bool broadcast = bType.getDimSize(i) == 1;
@@ -213,55 +243,48 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
         bs.push_back(broadcast ? one : sizes[i + 4 - rank]);
       }
       biasT = slice(bias, bo, bs);
+      // The padding rows read a zero bias.
+      if (valid && rank >= 2 && bType.getDimSize(rank - 2) != 1)
+        biasT = padDim(rewriter, loc, biasT, rank - 2, rows,
+                       zeroOf(rewriter, loc, bType.getElementType()));
     }
-    Value rowsVal = getValueOrCreateConstantIndexOp(rewriter, loc, rows);
+    Value rowPos = arith::AddIOp::create(
+        rewriter, loc, rowPos0,
+        getValueOrCreateConstantIndexOp(rewriter, loc, iOff));
     Value pMax = arith::AddIOp::create(
         rewriter, loc, rowPos,
-        arith::SubIOp::create(rewriter, loc, rowsVal,
-                              arith::ConstantIndexOp::create(rewriter, loc, 1)));
+        arith::ConstantIndexOp::create(rewriter, loc, rows - 1));
     SmallVector<KeyRange, 2> ranges = computeKeyRanges(
         rewriter, loc, mask, rowPos, pMax, sVal, skipMaskedTiles);
-    // The state is allocated at the full tile size (a static shape, so that
-    // the CPU pipeline can keep it on the stack of the thread running the
-    // tile) and sliced to the tile's rows.
-    OnlineState full = buildInitialState(
-        rewriter, loc, {one, g, rewriter.getIndexAttr(queryTile)}, dv);
-    auto rowsOf = [&](Value t, int64_t rank) -> Value {
-      SmallVector<OpFoldResult> offs(rank, zero), sizes = {one, g, rows};
-      if (rank == 4)
-        sizes.push_back(rewriter.getIndexAttr(dv));
-      SmallVector<OpFoldResult> strides(rank, one);
-      return tensor::ExtractSliceOp::create(rewriter, loc, t, offs, sizes,
-                                            strides);
-    };
-    OnlineState init = {rowsOf(full.acc, 4), rowsOf(full.max, 3),
-                        rowsOf(full.sum, 3)};
+    // A static shape: the CPU pipeline keeps the state on the stack of the
+    // thread running the tile.
+    OnlineState init = buildInitialState(
+        rewriter, loc, {one, g, rewriter.getIndexAttr(rows)}, dv);
 
-    // One key block of the tile, from a whole-tile online_attention through
-    // its TilingInterface (which shifts col_pos by the block offset).
+    // One whole block of keyTile keys at `j`, from a whole-tile
+    // online_attention through its TilingInterface (which shifts col_pos
+    // by the block offset).
     auto foldBlock = [&](OpBuilder &b, Location l, MaskAttr blockMask,
-                         ValueRange state, Value j,
-                         OpFoldResult cur) -> SmallVector<Value> {
+                         ValueRange state, Value j) -> SmallVector<Value> {
       auto whole = OnlineAttentionOp::create(
           b, l, state.getTypes(), qT, kT, vT, rowPos, colPos, state[0],
           state[1], state[2], biasT, op.getScaleAttr(),
           blockMask.isFull() ? MaskAttr() : blockMask);
       FailureOr<TilingResult> tiled = whole.getTiledImplementation(
-          b, {zero, zero, zero, j}, {one, g, rows, cur});
+          b, {zero, zero, zero, j},
+          {one, g, b.getIndexAttr(rows), b.getIndexAttr(keyTile)});
       assert(succeeded(tiled) && "whole groups of query heads always tile");
       Operation *tileOp = tiled->tiledOps.front();
       whole->erase();
       return SmallVector<Value>(tileOp->getResults());
     };
-    // One block of `cur` keys at `j`: blocks the mask keeps for every row
-    // skip the element mask.
+    // A block the mask keeps for every row skips the element mask.
     auto block = [&](OpBuilder &b, Location l, const KeyRange &range,
-                     ValueRange state, Value j, OpFoldResult cur,
-                     bool maskedOnly) -> SmallVector<Value> {
-      if (mask.isFull() || maskedOnly)
-        return foldBlock(b, l, mask, state, j, cur);
+                     ValueRange state, Value j) -> SmallVector<Value> {
+      if (mask.isFull())
+        return foldBlock(b, l, mask, state, j);
       Value end = arith::AddIOp::create(
-          b, l, j, getValueOrCreateConstantIndexOp(b, l, cur));
+          b, l, j, arith::ConstantIndexOp::create(b, l, keyTile));
       Value inside = arith::AndIOp::create(
           b, l,
           arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, j,
@@ -272,42 +295,80 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
           b, l, inside,
           [&](OpBuilder &tb, Location tl) {
             scf::YieldOp::create(
-                tb, tl,
-                foldBlock(tb, tl, MaskAttr::getNone(ctx), state, j, cur));
+                tb, tl, foldBlock(tb, tl, MaskAttr::getNone(ctx), state, j));
           },
           [&](OpBuilder &eb, Location el) {
-            scf::YieldOp::create(eb, el,
-                                 foldBlock(eb, el, mask, state, j, cur));
+            scf::YieldOp::create(eb, el, foldBlock(eb, el, mask, state, j));
           });
       return SmallVector<Value>(ifOp.getResults());
     };
+    // A chunk of the `n` <= keyChunk keys at `j`, padded to keyChunk:
+    // zero k and v rows, and a bias of -inf on the padding keys (the
+    // block's element mask applies too).
+    auto chunk = [&](OpBuilder &b, Location l, ValueRange state, Value j,
+                     Value n) -> SmallVector<Value> {
+      OpFoldResult nOfr = n;
+      Value kC = padDim(b, l,
+                        slice(kT, {zero, zero, j, zero},
+                              {one, one, nOfr, b.getIndexAttr(d)}),
+                        2, keyChunk, zeroOf(b, l, elt));
+      Value vC = padDim(b, l,
+                        slice(vT, {zero, zero, j, zero},
+                              {one, one, nOfr, b.getIndexAttr(dv)}),
+                        2, keyChunk, zeroOf(b, l, elt));
+      auto keyMasked = [&](OpBuilder &gb, Location gl, Value jj,
+                           Value value) -> Value {
+        Value in = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::slt,
+                                         jj, n);
+        return arith::SelectOp::create(gb, gl, in, value,
+                                       negInf(gb, gl, value.getType()));
+      };
+      Value biasC;
+      auto biasType = biasT ? cast<RankedTensorType>(biasT.getType())
+                            : RankedTensorType::get({keyChunk},
+                                                    b.getF32Type());
+      int64_t last = biasType.getRank() - 1;
+      if (biasT && biasType.getDimSize(last) != 1) {
+        // The bias varies over the keys: its columns, padded with -inf.
+        SmallVector<OpFoldResult> offs(last + 1, zero), sizes;
+        for (int64_t i = 0; i < last; ++i)
+          sizes.push_back(b.getIndexAttr(biasType.getDimSize(i)));
+        offs[last] = j;
+        sizes.push_back(nOfr);
+        biasC = padDim(b, l, slice(biasT, offs, sizes), last, keyChunk,
+                       negInf(b, l, biasType.getElementType()));
+      } else {
+        // No bias, or one that is the same for every key: generated with
+        // -inf on the padding keys.
+        SmallVector<int64_t> shape(biasType.getShape());
+        shape[last] = keyChunk;
+        auto type = RankedTensorType::get(shape, biasType.getElementType());
+        biasC = tensor::GenerateOp::create(
+            b, l, type, ValueRange{},
+            [&](OpBuilder &gb, Location gl, ValueRange idx) {
+              Value value = zeroOf(gb, gl, type.getElementType());
+              if (biasT) {
+                SmallVector<Value> at(idx);
+                at[last] = arith::ConstantIndexOp::create(gb, gl, 0);
+                value = tensor::ExtractOp::create(gb, gl, biasT, at);
+              }
+              tensor::YieldOp::create(gb, gl,
+                                      keyMasked(gb, gl, idx[last], value));
+            });
+      }
+      auto op2 = OnlineAttentionOp::create(
+          b, l, state.getTypes(), qT, kC, vC, rowPos, j, state[0], state[1],
+          state[2], biasC, op.getScaleAttr(),
+          mask.isFull() ? MaskAttr() : mask);
+      return SmallVector<Value>(op2->getResults());
+    };
 
-    // Per range in a full tile: a loop over its whole blocks of keyTile
-    // keys (static shapes), then the last, partial block if there is one
-    // (always with the element mask: one block per tile is not worth a
-    // second copy). The last tile of a length queryTile does not divide
-    // runs one loop over all blocks, every block with the element mask
-    // (compile time: its body is a second copy of everything). The state
-    // is carried across.
+    // Per range: a loop over its whole blocks of keyTile keys, then the
+    // rest (fewer than keyTile keys) in chunks of keyChunk keys, the last
+    // one padded. The state is carried across.
     AffineExpr loE = e0, hiE = e1;
-    bool fullTile = getConstantIntValue(rows).has_value();
     auto runRange = [&](const KeyRange &range,
                         ValueRange init) -> SmallVector<Value> {
-      if (!fullTile) {
-        auto loop = scf::ForOp::create(
-            rewriter, loc, range.lo, range.hi, step, init,
-            [&](OpBuilder &b, Location l, Value j, ValueRange state) {
-              OpFoldResult cur = affine::makeComposedFoldedAffineMin(
-                  b, l,
-                  AffineMap::get(
-                      2, 0, {getAffineConstantExpr(keyTile, ctx), hiE - loE},
-                      ctx),
-                  {OpFoldResult(j), OpFoldResult(range.hi)});
-              scf::YieldOp::create(
-                  b, l, block(b, l, range, state, j, cur, /*maskedOnly=*/true));
-            });
-        return SmallVector<Value>(loop.getResults());
-      }
       Value fullHi = getValueOrCreateConstantIndexOp(
           rewriter, loc,
           affine::makeComposedFoldedAffineApply(
@@ -318,57 +379,75 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
       auto loop = scf::ForOp::create(
           rewriter, loc, range.lo, fullHi, step, init,
           [&](OpBuilder &b, Location l, Value j, ValueRange state) {
-            scf::YieldOp::create(b, l,
-                                 block(b, l, range, state, j,
-                                       b.getIndexAttr(keyTile),
-                                       /*maskedOnly=*/false));
+            scf::YieldOp::create(b, l, block(b, l, range, state, j));
           });
-      Value partial = rewriter.createOrFold<arith::CmpIOp>(
-          loc, arith::CmpIPredicate::slt, fullHi, range.hi);
-      auto last = scf::IfOp::create(
-          rewriter, loc, partial,
-          [&](OpBuilder &b, Location l) {
-            Value cur = arith::SubIOp::create(b, l, range.hi, fullHi);
-            scf::YieldOp::create(b, l,
-                                 block(b, l, range, loop.getResults(), fullHi,
-                                       cur, /*maskedOnly=*/true));
-          },
-          [&](OpBuilder &b, Location l) {
-            scf::YieldOp::create(b, l, loop.getResults());
+      Value chunkStep = arith::ConstantIndexOp::create(rewriter, loc, keyChunk);
+      auto rest = scf::ForOp::create(
+          rewriter, loc, fullHi, range.hi, chunkStep, loop.getResults(),
+          [&](OpBuilder &b, Location l, Value j, ValueRange state) {
+            Value n = getValueOrCreateConstantIndexOp(
+                b, l,
+                affine::makeComposedFoldedAffineMin(
+                    b, l,
+                    AffineMap::get(
+                        2, 0,
+                        {getAffineConstantExpr(keyChunk, ctx), hiE - loE},
+                        ctx),
+                    {OpFoldResult(j), OpFoldResult(range.hi)}));
+            scf::YieldOp::create(b, l, chunk(b, l, state, j, n));
           });
-      return SmallVector<Value>(last.getResults());
+      return SmallVector<Value>(rest.getResults());
     };
     SmallVector<Value> state = {init.acc, init.max, init.sum};
     for (const KeyRange &range : ranges)
       state = runRange(range, state);
 
     OnlineState final = {state[0], state[1], state[2]};
-    auto accType = cast<RankedTensorType>(final.acc.getType());
-    auto outTileType = RankedTensorType::get(accType.getShape(), elt);
+    auto outTileType =
+        RankedTensorType::get({1, group, rows, dv}, elt);
     RankedTensorType lseTileType =
-        op.getLse() ? cast<RankedTensorType>(final.max.getType()) : nullptr;
-    // Normalise straight into the tile's rows of the results.
+        op.getLse() ? RankedTensorType::get({1, group, rows},
+                                            rewriter.getF32Type())
+                    : nullptr;
+    if (!valid)
+      return buildFinalize(rewriter, loc, final, outTileType, lseTileType,
+                           outDest, lseDest);
+    // The valid rows of a padded tile.
+    SmallVector<Value> padded =
+        buildFinalize(rewriter, loc, final, outTileType, lseTileType);
+    SmallVector<Value> results = {tensor::ExtractSliceOp::create(
+        rewriter, loc, padded[0], ArrayRef<OpFoldResult>{zero, zero, zero, zero},
+        ArrayRef<OpFoldResult>{one, g, valid, rewriter.getIndexAttr(dv)},
+        oneStrides4)};
+    if (lseTileType)
+      results.push_back(tensor::ExtractSliceOp::create(
+          rewriter, loc, padded[1], ArrayRef<OpFoldResult>{zero, zero, zero},
+          ArrayRef<OpFoldResult>{one, g, valid}, oneStrides3));
+    return results;
+  };
+
+  // The results' rows of a tile, to normalise into in place.
+  auto destinations = [&](OpFoldResult rows) -> std::pair<Value, Value> {
     Value outDest = tensor::ExtractSliceOp::create(
-        rewriter, loc, outTileType, shared[0],
-        ArrayRef<OpFoldResult>{bIv, h0, i0, zero},
+        rewriter, loc, shared[0], ArrayRef<OpFoldResult>{bIv, h0, i0, zero},
         ArrayRef<OpFoldResult>{one, g, rows, rewriter.getIndexAttr(dv)},
         oneStrides4);
     Value lseDest;
-    if (lseTileType)
+    if (op.getLse())
       lseDest = tensor::ExtractSliceOp::create(
-          rewriter, loc, lseTileType, shared[1],
-          ArrayRef<OpFoldResult>{bIv, h0, i0},
+          rewriter, loc, shared[1], ArrayRef<OpFoldResult>{bIv, h0, i0},
           ArrayRef<OpFoldResult>{one, g, rows}, oneStrides3);
-    return buildFinalize(rewriter, loc, final, outTileType, lseTileType,
-                         outDest, lseDest);
+    return {outDest, lseDest};
   };
 
-  // A full tile (rows = queryTile) is built with static shapes; only the
-  // last tile of a length that queryTile does not divide takes the dynamic
-  // path.
+  // A full tile (rows = queryTile) has static shapes. The last tile of a
+  // length queryTile does not divide runs as tiles of rowChunk rows, the
+  // last one padded: static shapes too, and at most rowChunk - 1 rows
+  // computed in vain.
   SmallVector<Value> tiles;
   if (getConstantIntValue(tileRows)) {
-    tiles = buildTile(tileRows);
+    auto [outDest, lseDest] = destinations(tileRows);
+    tiles = buildTile(queryTile, i0, OpFoldResult(), outDest, lseDest);
   } else {
     SmallVector<Type> types = {RankedTensorType::get(
         {1, group, ShapedType::kDynamic, dv}, elt)};
@@ -389,9 +468,47 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
       scf::YieldOp::create(rewriter, loc, values);
     };
     rewriter.setInsertionPointToStart(ifOp.thenBlock());
-    yieldCast(buildTile(rewriter.getIndexAttr(queryTile)));
+    {
+      auto [outDest, lseDest] =
+          destinations(rewriter.getIndexAttr(queryTile));
+      yieldCast(buildTile(queryTile, i0, OpFoldResult(), outDest, lseDest));
+    }
     rewriter.setInsertionPointToStart(ifOp.elseBlock());
-    yieldCast(buildTile(tileRows));
+    {
+      auto [outDest, lseDest] = destinations(tileRows);
+      SmallVector<Value> inits = {outDest};
+      if (lseDest)
+        inits.push_back(lseDest);
+      auto loop = scf::ForOp::create(
+          rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+          rowsVal, arith::ConstantIndexOp::create(rewriter, loc, rowChunk),
+          inits);
+      OpBuilder::InsertionGuard g2(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      Value t = loop.getInductionVar();
+      OpFoldResult valid = affine::makeComposedFoldedAffineMin(
+          rewriter, loc,
+          AffineMap::get(2, 0,
+                         {getAffineConstantExpr(rowChunk, ctx), e1 - e0}, ctx),
+          {OpFoldResult(t), OpFoldResult(rowsVal)});
+      OpFoldResult iOff = affine::makeComposedFoldedAffineApply(
+          rewriter, loc, e0 + e1, {i0, OpFoldResult(t)});
+      SmallVector<Value> part =
+          buildTile(rowChunk, iOff, valid, Value(), Value());
+      SmallVector<Value> next = {tensor::InsertSliceOp::create(
+          rewriter, loc, part[0], loop.getRegionIterArgs()[0],
+          ArrayRef<OpFoldResult>{zero, zero, t, zero},
+          ArrayRef<OpFoldResult>{one, g, valid, rewriter.getIndexAttr(dv)},
+          oneStrides4)};
+      if (part.size() > 1)
+        next.push_back(tensor::InsertSliceOp::create(
+            rewriter, loc, part[1], loop.getRegionIterArgs()[1],
+            ArrayRef<OpFoldResult>{zero, zero, t},
+            ArrayRef<OpFoldResult>{one, g, valid}, oneStrides3));
+      scf::YieldOp::create(rewriter, loc, next);
+      rewriter.setInsertionPointAfter(loop);
+      yieldCast(SmallVector<Value>(loop.getResults()));
+    }
     rewriter.setInsertionPointAfter(ifOp);
     tiles = SmallVector<Value>(ifOp.getResults());
   }
@@ -416,18 +533,20 @@ struct TileAttentionPass
     : public tmix::mixer::impl::TileAttentionPassBase<TileAttentionPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (queryTile < 1 || keyTile < 1) {
+    if (queryTile < 1 || keyTile < 1 || edgeTile < 1) {
       getOperation()->emitError()
-          << "mixer-tile-attention: query-tile and key-tile must be >= 1, got "
-          << static_cast<int64_t>(queryTile) << " and "
-          << static_cast<int64_t>(keyTile);
+          << "mixer-tile-attention: query-tile, key-tile and edge-tile must "
+             "be >= 1, got "
+          << static_cast<int64_t>(queryTile) << ", "
+          << static_cast<int64_t>(keyTile) << " and "
+          << static_cast<int64_t>(edgeTile);
       return signalPassFailure();
     }
     SmallVector<AttentionOp> ops;
     getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (AttentionOp op : ops)
-      if (failed(tileAttention(rewriter, op, queryTile, keyTile,
+      if (failed(tileAttention(rewriter, op, queryTile, keyTile, edgeTile,
                                skipMaskedTiles)))
         return signalPassFailure();
   }

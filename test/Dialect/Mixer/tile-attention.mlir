@@ -2,8 +2,10 @@
 // RUN: tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=32 key-tile=64 skip-masked-tiles=false" | FileCheck %s --check-prefix=UNBOUNDED
 // RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=0" 2>&1 | FileCheck %s --check-prefix=BADOPT
 // RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="query-tile=4096" 2>&1 | FileCheck %s --check-prefix=BIGSTATE
+// RUN: not tmix-opt %s -split-input-file -mixer-tile-attention="edge-tile=0" 2>&1 | FileCheck %s --check-prefix=BADEDGE
 
-// BADOPT: query-tile and key-tile must be >= 1, got 0 and 128
+// BADOPT: query-tile, key-tile and edge-tile must be >= 1, got 0, 128 and 16
+// BADEDGE: query-tile, key-tile and edge-tile must be >= 1, got 64, 128 and 0
 // BIGSTATE: error: 'mixer.attention' op mixer-tile-attention: the softmax state of one tile (4325376 bytes for 4 query heads x 4096 rows x Dv = 64) exceeds 1048576 bytes; use a smaller query-tile
 
 // Causal GQA, L = 100, S = 130: forall over (batch, kv head, query tile);
@@ -26,17 +28,19 @@
 // CHECK:   %[[HQ0:.+]] = affine.apply #[[H0]](%[[H]])
 // CHECK:   %[[KT:.+]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
 // CHECK:   %[[VT:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
-// CHECK:   %[[P0:.+]] = arith.addi %[[OFF]], %[[ROW0]] : index
-// A full tile (32 rows) is built with static shapes; only the last tile
-// (100 = 3 x 32 + 4 rows) takes the dynamic path.
+// A full tile (32 rows) is built with static shapes and normalised in
+// place into its rows of the results; the last tile (100 = 3 x 32 + 4
+// rows) is padded (below).
 // CHECK:   %[[FULL:.+]] = arith.cmpi eq, %[[NR]], %{{.+}} : index
 // CHECK:   %[[R:.+]]:2 = scf.if %[[FULL]] -> (tensor<1x4x?x64xf32>, tensor<1x4x?xf32>) {
+// CHECK:     %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
+// CHECK:     %[[LD:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, 32]
 // CHECK:     %[[QT:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
+// CHECK:     %[[P0:.+]] = arith.addi %[[OFF]], %[[ROW0]] : index
 // CHECK:     %[[HI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
 // CHECK:     %[[FULLHI:.+]] = arith.minsi %{{.+}}, %{{.+}} : index
 // CHECK:     %[[ACC0:.+]] = linalg.fill {{.+}} -> tensor<1x4x32x64xf32>
 // The key loop runs the whole blocks of 64 keys below HI (static shapes),
-// then the partial block, if any.
 // CHECK:     %[[WHOLE:.+]] = affine.apply #{{.+}}(%{{.+}})
 // CHECK:     %[[S:.+]]:3 = scf.for %[[J:.+]] = %{{.+}} to %[[WHOLE]] step %{{.+}} iter_args(%[[ACC:.+]] = %{{.+}}, %[[M:.+]] = %{{.+}}, %[[L:.+]] = %{{.+}})
 // CHECK:       %[[END:.+]] = arith.addi %[[J]], %{{.+}} : index
@@ -47,29 +51,49 @@
 // CHECK-NOT:     mask
 // CHECK:       } else {
 // CHECK:         mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x64x64xf32>
-// CHECK:     %[[PART:.+]] = arith.cmpi slt, %[[WHOLE]], %[[HI]] : index
-// CHECK:     scf.if %[[PART]]
-// CHECK:       %[[BN:.+]] = arith.subi %[[HI]], %[[WHOLE]] : index
-// CHECK:       tensor.extract_slice %[[KT]][0, 0, %[[WHOLE]], 0] [1, 1, %[[BN]], 64]
-// The partial block always evaluates the mask (no second, unmasked copy).
+// then the rest of the keys below HI in chunks of 16 (edge-tile), each
+// padded to 16 keys: zero k and v rows, a bias of -inf on the padding keys,
+// and the element mask (no second, unmasked copy).
+// CHECK:     %[[C16:.+]] = arith.constant 16 : index
+// CHECK:     %[[REST:.+]]:3 = scf.for %[[JC:.+]] = %[[WHOLE]] to %[[HI]] step %[[C16]] iter_args(%{{.+}} = %[[S]]#0, %{{.+}} = %[[S]]#1, %{{.+}} = %[[S]]#2)
+// CHECK:       %[[N:.+]] = affine.min #{{.+}}(%[[JC]], %[[HI]])
+// CHECK:       %[[KC:.+]] = tensor.extract_slice %[[KT]][0, 0, %[[JC]], 0] [1, 1, %[[N]], 64]
+// CHECK:       %[[KP:.+]] = tensor.pad %[[KC]] low[0, 0, 0, 0] high[0, 0, %{{.+}}, 0]
+// CHECK:       } : tensor<1x1x?x64xf32> to tensor<1x1x16x64xf32>
+// CHECK:       tensor.extract_slice %[[VT]][0, 0, %[[JC]], 0] [1, 1, %[[N]], 64]
+// CHECK:       %[[VP:.+]] = tensor.pad
+// CHECK:       %[[KEEP:.+]] = tensor.generate
+// CHECK:         %[[LIVE:.+]] = arith.cmpi slt, %{{.+}}, %[[N]] : index
+// CHECK:         arith.select %[[LIVE]], %{{.+}}, %{{.+}} : f32
+// CHECK:       } : tensor<16xf32>
 // CHECK-NOT:   scf.if
-// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x?x64xf32>
-// CHECK:     } else {
-// CHECK:       scf.yield %[[S]]#0, %[[S]]#1, %[[S]]#2
-// CHECK:     %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
-// CHECK:     %[[LD:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, 32]
-// CHECK:     %[[OT:.+]] = linalg.generic {{.+}} outs(%[[OD]] : tensor<1x4x32x64xf32>)
+// CHECK:       mixer.online_attention %[[QT]], %[[KP]], %[[VP]], bias %[[KEEP]] : tensor<16xf32> at(%[[P0]], %[[JC]]) {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x16x64xf32>, tensor<1x1x16x64xf32>
+// CHECK:     %[[OT:.+]] = linalg.generic {{.+}} ins(%[[REST]]#0, %[[REST]]#2 : {{.+}}) outs(%[[OD]] : tensor<1x4x32x64xf32>)
 // CHECK:     %[[LT:.+]] = linalg.generic {{.+}} outs(%[[LD]] : tensor<1x4x32xf32>)
 // CHECK:     tensor.cast %[[OT]] : tensor<1x4x32x64xf32> to tensor<1x4x?x64xf32>
-// The last tile: one loop over all blocks (min(64, HI - j) keys), each
-// with the element mask.
+// The last tile: pieces of 16 rows (edge-tile), the last one padded with
+// zero rows of q: the same static code, its valid rows copied out.
 // CHECK:   } else {
-// CHECK:     tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
-// CHECK:     scf.for
-// CHECK:       affine.min
-// CHECK-NOT:   scf.if
-// CHECK:       mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x?x64xf32>, tensor<1x1x?x64xf32>
-// CHECK:     linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x?x64xf32>)
+// CHECK:     %[[EO:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
+// CHECK:     %[[EL:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
+// CHECK:     %[[E:.+]]:2 = scf.for %[[T2:.+]] = %{{.+}} to %[[NR]] step %{{.+}} iter_args(%[[EA:.+]] = %[[EO]], %[[EB:.+]] = %[[EL]])
+// CHECK:       %[[NV:.+]] = affine.min #{{.+}}(%[[T2]], %[[NR]])
+// CHECK:       %[[IOFF:.+]] = affine.apply #{{.+}}(%[[T2]], %[[T]])
+// CHECK:       %[[QE:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[IOFF]], 0] [1, 4, %[[NV]], 64]
+// CHECK:       tensor.pad %[[QE]]
+// CHECK:       } : tensor<1x4x?x64xf32> to tensor<1x4x16x64xf32>
+// CHECK:       scf.for
+// CHECK:         mixer.online_attention {{.+}} : tensor<1x4x16x64xf32>, tensor<1x1x64x64xf32>
+// CHECK:       scf.for
+// CHECK:         mixer.online_attention {{.+}} : tensor<1x4x16x64xf32>, tensor<1x1x16x64xf32>
+// CHECK:       %[[EOT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x16x64xf32>)
+// CHECK:       %[[ELT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x16xf32>)
+// CHECK:       %[[EV:.+]] = tensor.extract_slice %[[EOT]][0, 0, 0, 0] [1, 4, %[[NV]], 64]
+// CHECK:       %[[EVL:.+]] = tensor.extract_slice %[[ELT]][0, 0, 0] [1, 4, %[[NV]]]
+// CHECK:       %[[I1:.+]] = tensor.insert_slice %[[EV]] into %[[EA]][0, 0, %[[T2]], 0] [1, 4, %[[NV]], 64]
+// CHECK:       %[[I2:.+]] = tensor.insert_slice %[[EVL]] into %[[EB]][0, 0, %[[T2]]] [1, 4, %[[NV]]]
+// CHECK:       scf.yield %[[I1]], %[[I2]]
+// CHECK:     scf.yield %[[E]]#0, %[[E]]#1
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %[[R]]#0 into %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
 // CHECK:     tensor.parallel_insert_slice %[[R]]#1 into %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
@@ -81,7 +105,7 @@
 // UNBOUNDED: %[[S:.+]] = arith.constant 130 : index
 // UNBOUNDED: %[[W:.+]] = arith.constant 128 : index
 // UNBOUNDED: scf.for %{{.+}} = %{{.+}} to %[[W]] step
-// UNBOUNDED: arith.subi %[[S]], %[[W]] : index
+// UNBOUNDED: scf.for %{{.+}} = %[[W]] to %[[S]] step
 func.func @causal_gqa(%q: tensor<1x8x100x64xf32>, %k: tensor<1x2x130x64xf32>, %v: tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>) {
   %o, %l = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>} : (tensor<1x8x100x64xf32>, tensor<1x2x130x64xf32>, tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>)
   return %o, %l : tensor<1x8x100x64xf32>, tensor<1x8x100xf32>
@@ -106,9 +130,10 @@ func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v
 // -----
 
 // No mask: one loop over all whole key blocks with no scf.if and no mask
-// math inside, then the partial block (48 = 64 x 0 + 48 keys); the bias
-// tile is the tile's rows and heads of the broadcast bias: 32 rows in a full
-// query tile, 8 in the last.
+// math inside (none here: 48 keys < 64), then the keys in chunks of 16 with
+// the bias columns padded by -inf; the bias tile is the tile's rows and
+// heads of the broadcast bias: 32 rows in a full query tile; the last tile
+// (8 rows) pads them with zeros to 16.
 // CHECK-LABEL: func.func @bias_no_mask
 // CHECK: %[[BT:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, 32, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x32x48xf32>
 // CHECK: scf.for
@@ -117,10 +142,18 @@ func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v
 // CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %[[BB]] : tensor<1x2x32x64xf32> at
 // CHECK-NOT: mask
 // CHECK: scf.yield
-// CHECK: scf.if
-// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x32x?xf32> at
+// CHECK: scf.for
+// CHECK: %[[BC:.+]] = tensor.extract_slice %[[BT]][0, 0, 0, %{{.+}}] [1, 2, 32, %{{.+}}]
+// CHECK: %[[NEG:.+]] = arith.constant 0xFF800000 : f32
+// CHECK: tensor.pad %[[BC]] low[0, 0, 0, 0] high[0, 0, 0, %{{.+}}]
+// CHECK: tensor.yield %[[NEG]] : f32
+// CHECK: } : tensor<1x2x32x?xf32> to tensor<1x2x32x16xf32>
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x32x16xf32> at
 // CHECK-NOT: mask
-// CHECK: tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
+// CHECK: } else {
+// CHECK: %[[BE:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
+// CHECK: tensor.pad %[[BE]]
+// CHECK: } : tensor<1x2x?x48xf32> to tensor<1x2x16x48xf32>
 // CHECK: scf.forall.in_parallel
 func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v: tensor<2x2x48x16xf32>, %b: tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32> {
   %o = mixer.attention %q, %k, %v, %b : (tensor<2x4x40x16xf32>, tensor<2x2x48x16xf32>, tensor<2x2x48x16xf32>, tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32>
@@ -139,14 +172,12 @@ func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v
 // CHECK: %[[WLO:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
 // CHECK: %[[WHI:.+]] = arith.select %[[ANY]], %{{.+}}, %{{.+}} : index
 // (4000 = 125 x 32: every query tile is full, no dynamic path.) Each range
-// is a loop over its whole key blocks then its partial block; the state
-// flows from the global columns to the window.
+// is a loop over its whole key blocks then its other keys in chunks of 16;
+// the state flows from the global columns to the window.
 // CHECK: %[[GHI1:.+]] = arith.maxsi %[[GHI]], %{{.+}} : index
 // CHECK: %[[GW:.+]] = affine.apply #{{.+}}(%[[GHI1]])
 // CHECK: %[[S1:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[GW]] step
-// CHECK: %[[P1:.+]] = arith.cmpi slt, %[[GW]], %{{.+}} : index
-// CHECK: %[[R1:.+]]:3 = scf.if %[[P1]]
-// CHECK: scf.yield %[[S1]]#0, %[[S1]]#1, %[[S1]]#2
+// CHECK: %[[R1:.+]]:3 = scf.for %{{.+}} = %[[GW]] to %[[GHI]] step %{{.+}} iter_args(%{{.+}} = %[[S1]]#0, %{{.+}} = %[[S1]]#1, %{{.+}} = %[[S1]]#2)
 // CHECK: %[[WHI1:.+]] = arith.maxsi %[[WHI]], %[[WLO]] : index
 // CHECK: %[[WW:.+]] = affine.apply #{{.+}}(%[[WLO]], %[[WHI1]])
 // CHECK: scf.for %{{.+}} = %[[WLO]] to %[[WW]] step %{{.+}} iter_args(%{{.+}} = %[[R1]]#0, %{{.+}} = %[[R1]]#1, %{{.+}} = %[[R1]]#2)
