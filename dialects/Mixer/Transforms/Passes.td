@@ -140,16 +140,19 @@ def TileAttentionPass : Pass<"mixer-tile-attention"> {
     exists: the state is O(query-tile × Dv) per iteration.
 
     Static shapes everywhere, so that the CPU pipeline vectorizes every
-    tile: the `scf.for` covers the whole blocks of `key-tile` keys, and the
-    keys after them (fewer than `key-tile`) follow in chunks of `edge-tile`
-    keys, the last chunk padded with zero k and v rows and an additive bias
-    of −inf on the padding keys (a generated `[edge-tile]` bias, or the
-    op's bias columns padded with −inf). A full query tile (`query-tile`
-    rows) is one static body; the last tile of a length `query-tile` does
-    not divide (an `scf.if` on the row count; none when a static L is a
-    multiple of `query-tile`) runs as tiles of `edge-tile` rows, the last
-    padded with zero rows of q (and of the bias), whose results are
-    dropped: at most `edge-tile` − 1 rows and keys are computed in vain.
+    tile: the `scf.for` covers the whole blocks of `key-tile` keys; the
+    keys after them (fewer than `key-tile`) are one block when their number
+    is static (e.g. no mask and a static S), else they follow in chunks of
+    `edge-tile` keys, the last chunk padded with zero k and v rows and an
+    additive bias of −inf on the padding keys (a generated `[edge-tile]`
+    bias, or the op's bias columns padded with −inf). A full query tile
+    (`query-tile` rows) is one static body; the last tile of a length
+    `query-tile` does not divide (an `scf.if` on the row count; none when a
+    static L is a multiple of `query-tile`) is a static body of `L mod
+    query-tile` rows when L is static, else it runs as tiles of `edge-tile`
+    rows, the last padded with zero rows of q (and of the bias), whose
+    results are dropped: at most `edge-tile` − 1 rows and keys are computed
+    in vain.
 
     With `skip-masked-tiles` (the default) the key loop runs only over the
     blocks the mask can reach from the tile's rows (causal, window,

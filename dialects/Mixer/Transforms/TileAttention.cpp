@@ -261,18 +261,19 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
     OnlineState init = buildInitialState(
         rewriter, loc, {one, g, rewriter.getIndexAttr(rows)}, dv);
 
-    // One whole block of keyTile keys at `j`, from a whole-tile
+    // One block of `keys` (static) keys at `j`, from a whole-tile
     // online_attention through its TilingInterface (which shifts col_pos
     // by the block offset).
     auto foldBlock = [&](OpBuilder &b, Location l, MaskAttr blockMask,
-                         ValueRange state, Value j) -> SmallVector<Value> {
+                         ValueRange state, Value j,
+                         int64_t keys = 0) -> SmallVector<Value> {
       auto whole = OnlineAttentionOp::create(
           b, l, state.getTypes(), qT, kT, vT, rowPos, colPos, state[0],
           state[1], state[2], biasT, op.getScaleAttr(),
           blockMask.isFull() ? MaskAttr() : blockMask);
       FailureOr<TilingResult> tiled = whole.getTiledImplementation(
           b, {zero, zero, zero, j},
-          {one, g, b.getIndexAttr(rows), b.getIndexAttr(keyTile)});
+          {one, g, b.getIndexAttr(rows), b.getIndexAttr(keys ? keys : keyTile)});
       assert(succeeded(tiled) && "whole groups of query heads always tile");
       Operation *tileOp = tiled->tiledOps.front();
       whole->erase();
@@ -381,6 +382,17 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
           [&](OpBuilder &b, Location l, Value j, ValueRange state) {
             scf::YieldOp::create(b, l, block(b, l, range, state, j));
           });
+      // A rest of static size (e.g. no mask and a static S) is one block
+      // of that size, with the element mask.
+      std::optional<int64_t> restKeys = getConstantIntValue(
+          affine::makeComposedFoldedAffineApply(
+              rewriter, loc, (hiE - loE) % keyTile,
+              {OpFoldResult(range.lo), OpFoldResult(range.hi)}));
+      if (restKeys && *restKeys == 0)
+        return SmallVector<Value>(loop.getResults());
+      if (restKeys && *restKeys > 0)
+        return foldBlock(rewriter, loc, mask, loop.getResults(), fullHi,
+                         *restKeys);
       Value chunkStep = arith::ConstantIndexOp::create(rewriter, loc, keyChunk);
       auto rest = scf::ForOp::create(
           rewriter, loc, fullHi, range.hi, chunkStep, loop.getResults(),
@@ -474,7 +486,13 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
       yieldCast(buildTile(queryTile, i0, OpFoldResult(), outDest, lseDest));
     }
     rewriter.setInsertionPointToStart(ifOp.elseBlock());
-    {
+    if (!ShapedType::isDynamic(staticL)) {
+      // A static L: the last tile has L mod query-tile rows, a static
+      // shape already.
+      int64_t lastRows = staticL % queryTile;
+      auto [outDest, lseDest] = destinations(rewriter.getIndexAttr(lastRows));
+      yieldCast(buildTile(lastRows, i0, OpFoldResult(), outDest, lseDest));
+    } else {
       auto [outDest, lseDest] = destinations(tileRows);
       SmallVector<Value> inits = {outDest};
       if (lseDest)

@@ -29,8 +29,8 @@
 // CHECK:   %[[KT:.+]] = tensor.extract_slice %[[K]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
 // CHECK:   %[[VT:.+]] = tensor.extract_slice %[[V]][%[[B]], %[[H]], 0, 0] [1, 1, 130, 64]
 // A full tile (32 rows) is built with static shapes and normalised in
-// place into its rows of the results; the last tile (100 = 3 x 32 + 4
-// rows) is padded (below).
+// place into its rows of the results; so is the last tile (100 = 3 x 32 +
+// 4 rows), at its size.
 // CHECK:   %[[FULL:.+]] = arith.cmpi eq, %[[NR]], %{{.+}} : index
 // CHECK:   %[[R:.+]]:2 = scf.if %[[FULL]] -> (tensor<1x4x?x64xf32>, tensor<1x4x?xf32>) {
 // CHECK:     %[[OD:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 32, 64]
@@ -71,41 +71,31 @@
 // CHECK:     %[[OT:.+]] = linalg.generic {{.+}} ins(%[[REST]]#0, %[[REST]]#2 : {{.+}}) outs(%[[OD]] : tensor<1x4x32x64xf32>)
 // CHECK:     %[[LT:.+]] = linalg.generic {{.+}} outs(%[[LD]] : tensor<1x4x32xf32>)
 // CHECK:     tensor.cast %[[OT]] : tensor<1x4x32x64xf32> to tensor<1x4x?x64xf32>
-// The last tile: pieces of 16 rows (edge-tile), the last one padded with
-// zero rows of q: the same static code, its valid rows copied out.
+// The last tile (L is static: 4 rows) is built the same way at its own
+// static size.
 // CHECK:   } else {
-// CHECK:     %[[EO:.+]] = tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
-// CHECK:     %[[EL:.+]] = tensor.extract_slice %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
-// CHECK:     %[[E:.+]]:2 = scf.for %[[T2:.+]] = %{{.+}} to %[[NR]] step %{{.+}} iter_args(%[[EA:.+]] = %[[EO]], %[[EB:.+]] = %[[EL]])
-// CHECK:       %[[NV:.+]] = affine.min #{{.+}}(%[[T2]], %[[NR]])
-// CHECK:       %[[IOFF:.+]] = affine.apply #{{.+}}(%[[T2]], %[[T]])
-// CHECK:       %[[QE:.+]] = tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[IOFF]], 0] [1, 4, %[[NV]], 64]
-// CHECK:       tensor.pad %[[QE]]
-// CHECK:       } : tensor<1x4x?x64xf32> to tensor<1x4x16x64xf32>
-// CHECK:       scf.for
-// CHECK:         mixer.online_attention {{.+}} : tensor<1x4x16x64xf32>, tensor<1x1x64x64xf32>
-// CHECK:       scf.for
-// CHECK:         mixer.online_attention {{.+}} : tensor<1x4x16x64xf32>, tensor<1x1x16x64xf32>
-// CHECK:       %[[EOT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x16x64xf32>)
-// CHECK:       %[[ELT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x16xf32>)
-// CHECK:       %[[EV:.+]] = tensor.extract_slice %[[EOT]][0, 0, 0, 0] [1, 4, %[[NV]], 64]
-// CHECK:       %[[EVL:.+]] = tensor.extract_slice %[[ELT]][0, 0, 0] [1, 4, %[[NV]]]
-// CHECK:       %[[I1:.+]] = tensor.insert_slice %[[EV]] into %[[EA]][0, 0, %[[T2]], 0] [1, 4, %[[NV]], 64]
-// CHECK:       %[[I2:.+]] = tensor.insert_slice %[[EVL]] into %[[EB]][0, 0, %[[T2]]] [1, 4, %[[NV]]]
-// CHECK:       scf.yield %[[I1]], %[[I2]]
-// CHECK:     scf.yield %[[E]]#0, %[[E]]#1
+// CHECK:     tensor.extract_slice %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 4, 64]
+// CHECK:     tensor.extract_slice %[[Q]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, 4, 64]
+// CHECK:     scf.for
+// CHECK:       mixer.online_attention {{.+}} : tensor<1x4x4x64xf32>, tensor<1x1x64x64xf32>
+// CHECK:     scf.for
+// CHECK:       mixer.online_attention {{.+}} : tensor<1x4x4x64xf32>, tensor<1x1x16x64xf32>
+// CHECK:     %[[LOT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x4x4x64xf32>)
+// CHECK:     tensor.cast %[[LOT]] : tensor<1x4x4x64xf32> to tensor<1x4x?x64xf32>
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %[[R]]#0 into %[[SO]][%[[B]], %[[HQ0]], %[[ROW0]], 0] [1, 4, %[[NR]], 64]
 // CHECK:     tensor.parallel_insert_slice %[[R]]#1 into %[[SL]][%[[B]], %[[HQ0]], %[[ROW0]]] [1, 4, %[[NR]]]
 // CHECK-NOT: mixer.attention
 
 // Without mask bounds the loops cover all 130 keys (two whole blocks, then
-// 2 keys) and every block is masked.
+// the 2 other keys, S being static, as one block of 2) and every block is
+// masked.
 // UNBOUNDED-LABEL: func.func @causal_gqa
-// UNBOUNDED: %[[S:.+]] = arith.constant 130 : index
 // UNBOUNDED: %[[W:.+]] = arith.constant 128 : index
 // UNBOUNDED: scf.for %{{.+}} = %{{.+}} to %[[W]] step
-// UNBOUNDED: scf.for %{{.+}} = %[[W]] to %[[S]] step
+// UNBOUNDED: scf.yield
+// UNBOUNDED-NOT: scf.for
+// UNBOUNDED: mixer.online_attention {{.+}} {mask = #mixer.mask<causal>} : tensor<1x4x32x64xf32>, tensor<1x1x2x64xf32>
 func.func @causal_gqa(%q: tensor<1x8x100x64xf32>, %k: tensor<1x2x130x64xf32>, %v: tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>) {
   %o, %l = mixer.attention %q, %k, %v {mask = #mixer.mask<causal>} : (tensor<1x8x100x64xf32>, tensor<1x2x130x64xf32>, tensor<1x2x130x64xf32>) -> (tensor<1x8x100x64xf32>, tensor<1x8x100xf32>)
   return %o, %l : tensor<1x8x100x64xf32>, tensor<1x8x100xf32>
@@ -130,10 +120,9 @@ func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v
 // -----
 
 // No mask: one loop over all whole key blocks with no scf.if and no mask
-// math inside (none here: 48 keys < 64), then the keys in chunks of 16 with
-// the bias columns padded by -inf; the bias tile is the tile's rows and
-// heads of the broadcast bias: 32 rows in a full query tile; the last tile
-// (8 rows) pads them with zeros to 16.
+// math inside (none here: 48 keys < 64), then, S being static, the other
+// 48 keys as one block of that size; the bias tile is the tile's rows and
+// heads of the broadcast bias: 32 rows in a full query tile, 8 in the last.
 // CHECK-LABEL: func.func @bias_no_mask
 // CHECK: %[[BT:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, 32, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x32x48xf32>
 // CHECK: scf.for
@@ -142,22 +131,63 @@ func.func @window_dynamic(%q: tensor<?x1x?x32xf32>, %k: tensor<?x1x?x32xf32>, %v
 // CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %[[BB]] : tensor<1x2x32x64xf32> at
 // CHECK-NOT: mask
 // CHECK: scf.yield
-// CHECK: scf.for
-// CHECK: %[[BC:.+]] = tensor.extract_slice %[[BT]][0, 0, 0, %{{.+}}] [1, 2, 32, %{{.+}}]
-// CHECK: %[[NEG:.+]] = arith.constant 0xFF800000 : f32
-// CHECK: tensor.pad %[[BC]] low[0, 0, 0, 0] high[0, 0, 0, %{{.+}}]
-// CHECK: tensor.yield %[[NEG]] : f32
-// CHECK: } : tensor<1x2x32x?xf32> to tensor<1x2x32x16xf32>
-// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x32x16xf32> at
+// CHECK-NOT: tensor.pad
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x32x48xf32> at
 // CHECK-NOT: mask
 // CHECK: } else {
-// CHECK: %[[BE:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, %{{.+}}, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x?x48xf32>
-// CHECK: tensor.pad %[[BE]]
-// CHECK: } : tensor<1x2x?x48xf32> to tensor<1x2x16x48xf32>
+// CHECK: tensor.extract_slice %arg3[0, %{{.+}}, %{{.+}}, 0] [1, 2, 8, 48] [1, 1, 1, 1] : tensor<1x4x40x48xf32> to tensor<1x2x8x48xf32>
+// CHECK: mixer.online_attention %{{.+}}, %{{.+}}, %{{.+}}, bias %{{.+}} : tensor<1x2x8x48xf32> at
 // CHECK: scf.forall.in_parallel
 func.func @bias_no_mask(%q: tensor<2x4x40x16xf32>, %k: tensor<2x2x48x16xf32>, %v: tensor<2x2x48x16xf32>, %b: tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32> {
   %o = mixer.attention %q, %k, %v, %b : (tensor<2x4x40x16xf32>, tensor<2x2x48x16xf32>, tensor<2x2x48x16xf32>, tensor<1x4x40x48xf32>) -> tensor<2x4x40x16xf32>
   return %o : tensor<2x4x40x16xf32>
+}
+
+// -----
+
+// Dynamic L and S with a [1, H, L, S] bias: the keys after the whole blocks
+// run in chunks of 16 (edge-tile), the last padded: zero k and v rows, the
+// bias columns padded with -inf. The last query tile (min(32, L - i0) rows)
+// runs as tiles of 16 rows, the last padded with zero rows of q and of the
+// bias; their valid rows are copied into the tile's rows of the output.
+// CHECK-LABEL: func.func @edges_dynamic
+// CHECK:     scf.if
+// CHECK:       scf.for
+// CHECK:         mixer.online_attention {{.+}} : tensor<1x1x32x64xf32> at
+// CHECK:       %[[KC:.+]] = scf.for %[[JC:.+]] = %{{.+}} to %[[S:.+]] step %[[C16:.+]] iter_args
+// CHECK:         %[[N:.+]] = affine.min #{{.+}}(%[[JC]])[%[[S]]]
+// CHECK:         tensor.pad
+// CHECK:         } : tensor<1x1x?x32xf32> to tensor<1x1x16x32xf32>
+// CHECK:         tensor.pad
+// CHECK:         } : tensor<1x1x?x32xf32> to tensor<1x1x16x32xf32>
+// CHECK:         %[[BC:.+]] = tensor.extract_slice %{{.+}}[0, 0, 0, %[[JC]]] [1, 1, 32, %[[N]]]
+// CHECK:         tensor.pad %[[BC]] low[0, 0, 0, 0] high[0, 0, 0, %{{.+}}]
+// CHECK:           tensor.yield %[[NEG:.+]] : f32
+// CHECK:         } : tensor<1x1x32x?xf32> to tensor<1x1x32x16xf32>
+// CHECK:         mixer.online_attention {{.+}} : tensor<1x1x32x16xf32> at
+// CHECK:     } else {
+// CHECK:       %[[EO:.+]] = tensor.extract_slice %{{.+}} [1, 1, %[[NR:.+]], 32]
+// CHECK:       %[[E:.+]] = scf.for %[[T2:.+]] = %{{.+}} to %[[NR]] step %{{.+}} iter_args(%[[EA:.+]] = %[[EO]])
+// CHECK:         %[[NV:.+]] = affine.min #{{.+}}(%[[T2]], %[[NR]])
+// CHECK:         %[[IOFF:.+]] = affine.apply #{{.+}}(%[[T2]], %{{.+}})
+// CHECK:         %[[QE:.+]] = tensor.extract_slice %arg0[%{{.+}}, %{{.+}}, %[[IOFF]], 0] [1, 1, %[[NV]], 32]
+// CHECK:         tensor.pad %[[QE]]
+// CHECK:         } : tensor<1x1x?x32xf32> to tensor<1x1x16x32xf32>
+// CHECK:         %[[BE:.+]] = tensor.extract_slice %arg3[0, %{{.+}}, %[[IOFF]], 0] [1, 1, %[[NV]], %{{.+}}]
+// CHECK:         tensor.pad %[[BE]]
+// CHECK:         } : tensor<1x1x?x?xf32> to tensor<1x1x16x?xf32>
+// CHECK:         scf.for
+// CHECK:           mixer.online_attention {{.+}} : tensor<1x1x16x64xf32> at
+// CHECK:         scf.for
+// CHECK:           mixer.online_attention {{.+}} : tensor<1x1x16x16xf32> at
+// CHECK:         %[[EOT:.+]] = linalg.generic {{.+}} outs(%{{.+}} : tensor<1x1x16x32xf32>)
+// CHECK:         %[[EV:.+]] = tensor.extract_slice %[[EOT]][0, 0, 0, 0] [1, 1, %[[NV]], 32]
+// CHECK:         %[[I1:.+]] = tensor.insert_slice %[[EV]] into %[[EA]][0, 0, %[[T2]], 0] [1, 1, %[[NV]], 32]
+// CHECK:         scf.yield %[[I1]]
+// CHECK:       scf.yield %[[E]]
+func.func @edges_dynamic(%q: tensor<1x2x?x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>, %b: tensor<1x2x?x?xf32>) -> tensor<1x2x?x32xf32> {
+  %o = mixer.attention %q, %k, %v, %b : (tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>, tensor<1x2x?x?xf32>) -> tensor<1x2x?x32xf32>
+  return %o : tensor<1x2x?x32xf32>
 }
 
 // -----
