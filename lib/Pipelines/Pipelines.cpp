@@ -113,6 +113,7 @@ void tmix::buildCPUPipeline(OpPassManager &pm,
   mixer::TileAttentionPassOptions tile;
   tile.queryTile = options.queryTile;
   tile.keyTile = options.keyTile;
+  tile.edgeTile = options.edgeTile;
   tile.skipMaskedTiles = options.skipMaskedTiles;
   // Layer ops first: mixer.self_attention becomes a mixer.attention that
   // the attention tiling then sees.

@@ -645,6 +645,7 @@ LogicalResult tmix::compileArtifact(ModuleOp module, StringRef outputPath,
     CPUPipelineOptions pipeline;
     pipeline.queryTile = options.queryTile;
     pipeline.keyTile = options.keyTile;
+    pipeline.edgeTile = options.edgeTile;
     pipeline.skipMaskedTiles = options.skipMaskedTiles;
     pipeline.parallel = options.parallel;
     pipeline.fuseLayers = options.fuseLayers;

@@ -10,6 +10,7 @@
 // RUN: not tmix-compile %t/scalar.mlir -o %t/twice.so --target=cpu,cpu 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: not tmix-compile %t/scalar.mlir -o %t/tpu.so --target=tpu 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not tmix-compile %t/invalid.mlir -o %t/invalid.so 2>&1 | FileCheck %s --check-prefix=INVALID
+// RUN: not tmix-compile %t/invalid.mlir -o %t/tiles.so --edge-tile=0 2>&1 | FileCheck %s --check-prefix=TILES
 // RUN: not ls %t/*.so
 
 // SCALAR: scalar.mlir:1:1: error: tmix-compile: argument #1 of @f is 'f32'; entry points take and return ranked tensors
@@ -20,6 +21,7 @@
 // RESERVED: error: tmix-compile: function names starting with '__tmix_' are reserved
 // TWICE: error: tmix-compile: target 'cpu' given twice in 'cpu,cpu'
 // UNKNOWN: error: tmix-compile: unknown target 'tpu'; supported: cpu, cuda, cpu,cuda
+// TILES: tmix-compile: --query-tile, --key-tile and --edge-tile must be >= 1
 // INVALID: invalid.mlir:2:8: error: 'mixer.attention' op head dim of 'key' (D = 16) does not match 'query' (D = 8)
 
 //--- scalar.mlir

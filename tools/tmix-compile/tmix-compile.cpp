@@ -72,6 +72,13 @@ static cl::opt<int64_t> queryTile("query-tile",
 static cl::opt<int64_t> keyTile("key-tile",
                                 cl::desc("Keys per step of the key loop"),
                                 cl::init(128));
+static cl::opt<int64_t>
+    edgeTile("edge-tile",
+             cl::desc("Rows and keys per padded piece of an attention "
+                      "tile's dynamic edges (the last query tile of a "
+                      "length --query-tile does not divide, the keys after "
+                      "the last whole --key-tile block)"),
+             cl::init(16));
 static cl::opt<bool>
     noMaskBounds("no-mask-bounds",
                  cl::desc("Do not bound key loops by the mask (for measuring "
@@ -98,6 +105,12 @@ int main(int argc, char **argv) {
       argc, argv,
       "tmix-compile: compiles the public functions of a mixer-dialect module "
       "into a shared library for libtmixrt\n");
+
+  if (queryTile < 1 || keyTile < 1 || edgeTile < 1) {
+    errs() << "tmix-compile: --query-tile, --key-tile and --edge-tile must "
+              "be >= 1\n";
+    return 1;
+  }
 
   mlir::DialectRegistry registry;
   tmix::registerAllDialects(registry);
@@ -129,15 +142,12 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.queryTile = queryTile;
   options.keyTile = keyTile;
+  options.edgeTile = edgeTile;
   options.skipMaskedTiles = !noMaskBounds;
   options.parallel = !serial;
   options.fuseLayers = !noFuseLayers;
   options.headerPath = headerFile;
   options.sourceName = inputFile;
   options.keepIntermediates = keep;
-  if (queryTile < 1 || keyTile < 1) {
-    errs() << "tmix-compile: --query-tile and --key-tile must be >= 1\n";
-    return 1;
-  }
   return failed(tmix::compileArtifact(*module, outputFile, options)) ? 1 : 0;
 }

@@ -26,6 +26,11 @@ struct CPUPipelineOptions
   Option<int64_t> keyTile{*this, "key-tile",
                           llvm::cl::desc("Keys per step of the key loop"),
                           llvm::cl::init(128)};
+  Option<int64_t> edgeTile{
+      *this, "edge-tile",
+      llvm::cl::desc("Rows and keys per padded piece of an attention "
+                     "tile's dynamic edges"),
+      llvm::cl::init(16)};
   Option<bool> skipMaskedTiles{
       *this, "skip-masked-tiles",
       llvm::cl::desc("Bound key loops by the mask; no mask math in blocks "

@@ -36,6 +36,7 @@ struct ArtifactOptions {
   /// Options of tmix-cpu-pipeline.
   int64_t queryTile = 64;
   int64_t keyTile = 128;
+  int64_t edgeTile = 16;
   bool skipMaskedTiles = true;
   bool parallel = true;
   /// Fuse the layers' elementwise epilogues into their Linear tiles.
