@@ -412,8 +412,9 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
       [&](OpBuilder &nb, Location l, ValueRange args) {
         Value m = arith::MaximumFOp::create(nb, l, args[1], args[0]);
         Value d = arith::SubFOp::create(nb, l, args[1], safeMax(nb, l, m));
-        linalg::YieldOp::create(
-            nb, l, ValueRange{m, Value(math::ExpOp::create(nb, l, d))});
+        auto e = math::ExpOp::create(nb, l, d); // d <= 0 or -inf
+        e->setAttr(kExpNonPositiveAttr, nb.getUnitAttr());
+        linalg::YieldOp::create(nb, l, ValueRange{m, Value(e)});
       });
   Value newMax = maxAndCorr.getResult(0), corr = maxAndCorr.getResult(1);
   Value scaledSum =
@@ -434,8 +435,10 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
                [&](OpBuilder &nb, Location l, ValueRange args) {
                  Value shifted = arith::SubFOp::create(
                      nb, l, args[1], safeMax(nb, l, args[0]));
-                 linalg::YieldOp::create(
-                     nb, l, Value(math::ExpOp::create(nb, l, shifted)));
+                 // shifted <= 0 (or -inf for masked scores).
+                 auto e = math::ExpOp::create(nb, l, shifted);
+                 e->setAttr(kExpNonPositiveAttr, nb.getUnitAttr());
+                 linalg::YieldOp::create(nb, l, Value(e));
                })
                .getResult(0);
   scores.getDefiningOp()->setAttr(kRoleAttr, b.getStringAttr(kRoleSoftmax));

@@ -35,6 +35,11 @@ constexpr llvm::StringLiteral kRolePack = "pack";
 constexpr llvm::StringLiteral kRoleInit = "init";
 constexpr llvm::StringLiteral kRoleIm2col = "im2col";
 constexpr llvm::StringLiteral kRoleDepthwise = "depthwise";
+
+/// Unit attribute on a `math.exp` whose argument is never positive (x - max
+/// in a softmax): `mixer-approximate-math` expands it with a shorter
+/// sequence than MLIR's general approximation.
+constexpr llvm::StringLiteral kExpNonPositiveAttr = "tmix.exp_nonpositive";
 constexpr llvm::StringLiteral kRoleResidual = "residual";
 constexpr llvm::StringLiteral kRoleNorm = "norm";
 

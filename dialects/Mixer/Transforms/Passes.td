@@ -260,6 +260,14 @@ def ApproximateMathPass : Pass<"mixer-approximate-math"> {
     approximations vectorize like any arithmetic. Their error is a few ulp,
     and `exp(-inf)` stays exactly 0 (the masked scores of attention rely on
     it).
+
+    A `math.exp` tagged `tmix.exp_nonpositive` (the attention decomposition
+    tags its softmax exponentials, whose arguments `s - max` are never
+    positive) takes a shorter expansion, ~13 operations instead of ~22: 2^t
+    with t = x·log2(e) clamped below at -127, a degree-6 polynomial for the
+    fraction (Cephes `exp2f`, ~1 ulp) and 2^k built in the exponent bits
+    (k = -127 gives +0, so `exp(-inf)` is exactly 0; results below ~2^-126
+    flush to 0, NaN propagates). It is only valid for arguments <= 0.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -57,9 +57,11 @@
 // CHECK: %[[RMAX:.+]] = linalg.generic {indexing_maps = [#[[ID5]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[S1]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>) attrs = {tmix.role = "softmax"}
 // CHECK: arith.maximumf
 // CHECK: %[[MC:.+]]:2 = linalg.generic {{.+}} ins(%[[RMAX]] : tensor<1x2x4x128xf32>) outs(%[[MAXS]], %{{.+}} : tensor<1x2x4x128xf32>, tensor<1x2x4x128xf32>)
-// CHECK: math.exp
+// Both exponents are never positive (x - max, old max - new max): tagged
+// for mixer-approximate-math's short expansion.
+// CHECK: math.exp %{{.+}} {tmix.exp_nonpositive} : f32
 // CHECK: %[[P2:.+]] = linalg.generic {indexing_maps = [#[[ROW]], #[[ID5]]]{{.+}} ins(%[[MC]]#0 : tensor<1x2x4x128xf32>) outs(%[[S1]] : tensor<1x2x4x128x128xf32>) attrs = {tmix.role = "softmax"}
-// CHECK: math.exp
+// CHECK: math.exp %{{.+}} {tmix.exp_nonpositive} : f32
 // CHECK: %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[ID5]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]} ins(%[[P2]] : {{.+}}) outs(%{{.+}} : tensor<1x2x4x128xf32>) attrs = {tmix.role = "softmax"}
 // CHECK: %[[ACCR:.+]] = linalg.generic {{.+}} ins(%[[MC]]#1 : tensor<1x2x4x128xf32>) outs(%[[ACCS]] : tensor<1x2x4x128x64xf32>)
 // P·V iterates (b, h, g, i, j, e): the key reduction j before the value dim
