@@ -457,9 +457,9 @@ LogicalResult tileAttention(RewriterBase &rewriter, AttentionOp op,
   // last one padded: static shapes too, and at most rowChunk - 1 rows
   // computed in vain.
   SmallVector<Value> tiles;
-  if (getConstantIntValue(tileRows)) {
+  if (std::optional<int64_t> staticRows = getConstantIntValue(tileRows)) {
     auto [outDest, lseDest] = destinations(tileRows);
-    tiles = buildTile(queryTile, i0, OpFoldResult(), outDest, lseDest);
+    tiles = buildTile(*staticRows, i0, OpFoldResult(), outDest, lseDest);
   } else {
     SmallVector<Type> types = {RankedTensorType::get(
         {1, group, ShapedType::kDynamic, dv}, elt)};
